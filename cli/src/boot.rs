@@ -1,0 +1,199 @@
+//! `ktstr boot`: boot a kernel with a topology and compare what the guest sees.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use ktstr_model::{compare_topology, format_cpulist as cpulist, GuestPlan, GuestTask, Topology, TopologyMatch};
+use ktstr_vmm::{Backend, QemuBackend, VmExit, VmSpec, WireStats};
+use ktstr_wire::{Hello, Message, ObservedTopology};
+use serde::Serialize;
+
+use crate::failure::{Failure, OrUsage};
+use crate::{guest_image, kernel_cmd, CmdResult};
+
+/// Which VM backend to use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum BackendChoice {
+    /// The own KVM VMM where hardware virtualization exists, QEMU otherwise.
+    Auto,
+    /// `qemu-system-x86_64` (KVM acceleration if available, TCG otherwise).
+    Qemu,
+    /// The own KVM VMM (needs `vmx`/`svm`).
+    Kvm,
+}
+
+#[derive(Args)]
+pub(crate) struct BootArgs {
+    /// Topology as N,L,C,T: NUMA nodes, LLCs (a multiple of N), cores per LLC, threads per core.
+    #[arg(long, short = 't', default_value = "1,1,2,1")]
+    topology: String,
+    /// Guest memory in MiB (default: 256 per NUMA node, at least 512).
+    #[arg(long)]
+    memory: Option<u32>,
+    /// Kernel: a cache id (prefix) from `ktstr kernel list`, or a path to a bzImage.
+    #[arg(long)]
+    kernel: Option<String>,
+    /// VM backend.
+    #[arg(long, value_enum, default_value = "auto")]
+    backend: BackendChoice,
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 120)]
+    timeout: u64,
+    /// Print one JSON object instead of the human report.
+    #[arg(long)]
+    json: bool,
+    /// Present this topology to the VM instead of the requested one (tests the comparison).
+    #[arg(long, hide = true)]
+    present_topology: Option<String>,
+}
+
+/// The machine-readable result of a boot.
+#[derive(Serialize)]
+struct BootReport {
+    requested: TopologyView,
+    observed: Option<ObservedTopology>,
+    matches: bool,
+    mismatches: Vec<String>,
+    /// Guest CLOCK_BOOTTIME when the runtime started, in ms.
+    boot_ms: Option<f64>,
+    /// Host wall time of the whole VM run, in ms.
+    wall_ms: f64,
+    backend: &'static str,
+    accel: String,
+    kernel: KernelView,
+    sched_ext: Option<bool>,
+    exit: VmExit,
+    wire: WireStats,
+}
+
+#[derive(Serialize)]
+struct TopologyView {
+    spec: String,
+    name: String,
+    numa_nodes: u32,
+    llcs: u32,
+    cores_per_llc: u32,
+    threads_per_core: u32,
+    cpus: u32,
+}
+
+#[derive(Serialize)]
+struct KernelView {
+    id: String,
+    release: Option<String>,
+    image: String,
+}
+
+pub(crate) fn run(a: BootArgs) -> CmdResult {
+    let requested: Topology = a.topology.parse().or_usage()?;
+    let present: Topology = match &a.present_topology {
+        Some(p) => p.parse().or_usage()?,
+        None => requested,
+    };
+    let kernel = kernel_cmd::resolve(a.kernel.as_deref())?;
+    let backend = select_backend(a.backend)?;
+    let plan = GuestPlan { topology: requested, task: GuestTask::Boot };
+    let initramfs = guest_image::build(&plan)?;
+
+    let mut spec = VmSpec::new(kernel.image.clone(), initramfs, present);
+    spec.memory_mib = a.memory.unwrap_or((256 * present.numa_nodes).max(512));
+    spec.timeout = Duration::from_secs(a.timeout);
+    let outcome = backend.run(&spec, &mut |_| {}).map_err(Failure::usage)?;
+    if outcome.exit == VmExit::Interrupted {
+        return Err(Failure::failed(anyhow::anyhow!("interrupted")));
+    }
+
+    let hello: Option<&Hello> = outcome.messages.iter().find_map(|m| match m {
+        Message::Hello(h) => Some(h),
+        _ => None,
+    });
+    let verdict = match hello {
+        Some(h) => compare_topology(&requested, &h.topology),
+        None => TopologyMatch { matches: false, mismatches: vec!["the guest sent no Hello".into()] },
+    };
+    let report = BootReport {
+        requested: view(&requested),
+        observed: hello.map(|h| h.topology.clone()),
+        matches: verdict.matches,
+        mismatches: verdict.mismatches,
+        boot_ms: hello.map(|h| h.boot_ns as f64 / 1e6),
+        wall_ms: outcome.wall.as_secs_f64() * 1e3,
+        backend: outcome.backend,
+        accel: outcome.accel.to_string(),
+        kernel: KernelView { id: kernel.id.clone(), release: hello.map(|h| h.kernel_release.clone()), image: kernel.image.display().to_string() },
+        sched_ext: hello.map(|h| h.sched_ext),
+        exit: outcome.exit.clone(),
+        wire: outcome.wire.clone(),
+    };
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report).map_err(Failure::failed)?);
+    } else {
+        print_human(&report);
+    }
+    if report.sched_ext == Some(false) {
+        return Err(Failure::usage(anyhow::anyhow!(
+            "kernel `{}` has no sched_ext (/sys/kernel/sched_ext is missing in the guest)\nhint: build one with `ktstr kernel build`",
+            report.kernel.image
+        )));
+    }
+    let ok = report.matches && report.exit == VmExit::Completed;
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(crate::failure::EXIT_FAILED) })
+}
+
+/// Picks the backend; the own KVM VMM is not wired in yet.
+pub(crate) fn select_backend(choice: BackendChoice) -> Result<Box<dyn Backend>, Failure> {
+    match choice {
+        BackendChoice::Kvm => Err(Failure::usage(anyhow::anyhow!(
+            "backend `kvm` is not available yet: the own KVM VMM is not implemented in this build\nhint: use `--backend qemu` (or `auto`)"
+        ))),
+        BackendChoice::Auto | BackendChoice::Qemu => Ok(Box::new(QemuBackend::detect().or_usage()?)),
+    }
+}
+
+fn view(t: &Topology) -> TopologyView {
+    TopologyView {
+        spec: t.spec(),
+        name: t.to_string(),
+        numa_nodes: t.numa_nodes,
+        llcs: t.llcs,
+        cores_per_llc: t.cores_per_llc,
+        threads_per_core: t.threads_per_core,
+        cpus: t.cpus(),
+    }
+}
+
+fn print_human(r: &BootReport) {
+    let release = r.kernel.release.as_deref().unwrap_or("?");
+    println!("kernel     {release} ({})", r.kernel.id);
+    println!("backend    {} ({})", r.backend, r.accel);
+    match r.boot_ms {
+        Some(ms) => println!("boot       {:.0} ms to guest runtime, {:.0} ms wall for the whole VM", ms, r.wall_ms),
+        None => println!("boot       no Hello from the guest; {:.0} ms wall", r.wall_ms),
+    }
+    println!("requested  {} ({} CPUs)", r.requested.name, r.requested.cpus);
+    if let Some(o) = &r.observed {
+        let llcs: Vec<String> = o.llcs.iter().map(|l| format!("[{}]", cpulist(l))).collect();
+        let nodes: Vec<String> = o.nodes.iter().filter(|n| !n.cpus.is_empty()).map(|n| format!("node{} [{}] {:?}", n.id, cpulist(&n.cpus), n.distances)).collect();
+        let smt = o.cpus.first().map_or(0, |c| c.siblings.len());
+        println!("observed   {} CPUs, LLCs {}, {} thread(s)/core, {}", o.cpus.len(), llcs.join(" "), smt, nodes.join(", "));
+    }
+    if r.matches {
+        println!("topology   matches");
+    } else {
+        println!("topology   DOES NOT MATCH");
+        for m in &r.mismatches {
+            println!("  - {m}");
+        }
+    }
+    if let Some(s) = r.sched_ext {
+        println!("sched_ext  {}", if s { "present" } else { "missing" });
+    }
+    if r.wire.has_loss() {
+        println!("wire       {:?}", r.wire);
+    }
+    match &r.exit {
+        VmExit::Completed => println!("exit       completed"),
+        other => println!("exit       {}\n{}", other.kind(), serde_json::to_string_pretty(other).unwrap_or_default()),
+    }
+}

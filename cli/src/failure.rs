@@ -1,0 +1,47 @@
+//! Turning errors into one headline, their causes, and an exit code.
+
+use std::process::ExitCode;
+
+/// Exit code for usage and environment errors (bad request, missing kernel, ...).
+pub(crate) const EXIT_USAGE: u8 = 2;
+/// Exit code when a check failed or the VM did not complete.
+pub(crate) const EXIT_FAILED: u8 = 1;
+
+/// An error with the exit code it maps to.
+pub(crate) struct Failure {
+    code: u8,
+    error: anyhow::Error,
+}
+
+impl Failure {
+    /// A usage or environment error (exit 2).
+    pub(crate) fn usage(error: impl Into<anyhow::Error>) -> Self {
+        Failure { code: EXIT_USAGE, error: error.into() }
+    }
+
+    /// A failed run (exit 1).
+    pub(crate) fn failed(error: impl Into<anyhow::Error>) -> Self {
+        Failure { code: EXIT_FAILED, error: error.into() }
+    }
+
+    /// Prints `error: headline`, then each cause, and returns the exit code.
+    pub(crate) fn report(self) -> ExitCode {
+        eprintln!("error: {}", self.error);
+        for cause in self.error.chain().skip(1) {
+            eprintln!("  caused by: {cause}");
+        }
+        ExitCode::from(self.code)
+    }
+}
+
+/// Attaches "usage error" semantics to a result.
+pub(crate) trait OrUsage<T> {
+    /// Maps the error to a [`Failure`] with exit code 2.
+    fn or_usage(self) -> Result<T, Failure>;
+}
+
+impl<T, E: Into<anyhow::Error>> OrUsage<T> for Result<T, E> {
+    fn or_usage(self) -> Result<T, Failure> {
+        self.map_err(Failure::usage)
+    }
+}

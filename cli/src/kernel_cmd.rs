@@ -1,0 +1,103 @@
+//! `ktstr kernel build|list|clean`, and kernel resolution for the other commands.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Subcommand;
+use ktstr_kernel::{indicatif_progress, BuildOptions, KernelCache, KernelSource};
+
+use crate::failure::{Failure, OrUsage};
+use crate::CmdResult;
+
+#[derive(Subcommand)]
+pub(crate) enum KernelCommand {
+    /// Build a sched_ext kernel and the kernel tree's example schedulers, and cache them.
+    Build {
+        /// A kernel source tree (default: Debian's linux-source-6.12 tarball).
+        #[arg(long)]
+        source: Option<PathBuf>,
+        /// Rebuild even if this source and fragment are cached.
+        #[arg(long)]
+        force: bool,
+        /// Parallel make jobs (default: all CPUs).
+        #[arg(long)]
+        jobs: Option<usize>,
+    },
+    /// List cached kernels.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove cached kernels (all, or the one with this id prefix) and build trees.
+    Clean {
+        /// Id prefix of the kernel to remove.
+        id: Option<String>,
+    },
+}
+
+/// The kernel cache at its default location.
+pub(crate) fn cache() -> Result<KernelCache, Failure> {
+    KernelCache::default_location().context("failed to locate the ktstr cache").or_usage()
+}
+
+/// A kernel to boot, named for reports.
+pub(crate) struct BootKernel {
+    /// Cache id, or `path` for an image outside the cache.
+    pub id: String,
+    /// The image.
+    pub image: PathBuf,
+}
+
+/// Resolves `--kernel` (id prefix, path or nothing = newest cached kernel).
+pub(crate) fn resolve(spec: Option<&str>) -> Result<BootKernel, Failure> {
+    let resolved = cache()?.resolve(spec).or_usage()?;
+    let id = resolved.cached().map_or_else(|| "path".to_string(), |k| k.id.clone());
+    Ok(BootKernel { id, image: resolved.bzimage() })
+}
+
+pub(crate) fn run(cmd: KernelCommand) -> CmdResult {
+    let cache = cache()?;
+    match cmd {
+        KernelCommand::Build { source, force, jobs } => {
+            let mut opts = BuildOptions { force, ..BuildOptions::default() };
+            if let Some(dir) = source {
+                opts.source = KernelSource::Tree(dir);
+            }
+            if let Some(j) = jobs {
+                opts.jobs = j;
+            }
+            let mut progress = indicatif_progress();
+            let k = cache.build(&opts, &mut progress).or_usage()?;
+            println!(
+                "kernel {} ({}) cached in {} — built in {:.0} s (kernel {:.0} s, schedulers {:.0} s), bzImage {:.1} MB, schedulers: {}",
+                k.id,
+                k.meta.version,
+                k.dir.display(),
+                k.meta.build_seconds,
+                k.meta.kernel_build_seconds,
+                k.meta.scheduler_build_seconds,
+                k.meta.bzimage_bytes as f64 / 1e6,
+                k.meta.schedulers.join(", ")
+            );
+        }
+        KernelCommand::List { json } => {
+            let list = cache.list().or_usage()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list).map_err(Failure::failed)?);
+            } else if list.is_empty() {
+                println!("no cached kernels in {}; run `ktstr kernel build`", cache.root().display());
+            } else {
+                for k in list {
+                    println!("{}  {:<12} {:>6.1} MB  {}  [{}]", k.id, k.meta.version, k.meta.bzimage_bytes as f64 / 1e6, k.meta.source, k.meta.schedulers.join(" "));
+                }
+            }
+        }
+        KernelCommand::Clean { id } => {
+            let removed = cache.clean(id.as_deref()).or_usage()?;
+            println!("removed {} entr{}", removed.len(), if removed.len() == 1 { "y" } else { "ies" });
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

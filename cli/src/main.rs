@@ -1,0 +1,46 @@
+//! `ktstr`: boot sched_ext kernels in VMs with a chosen topology, and judge schedulers.
+
+mod boot;
+mod failure;
+mod guest_image;
+mod kernel_cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use failure::Failure;
+
+/// Test harness for Linux process schedulers (sched_ext and EEVDF) in real VMs.
+#[derive(Parser)]
+#[command(name = "ktstr", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build, list and clean cached sched_ext kernels.
+    #[command(subcommand)]
+    Kernel(kernel_cmd::KernelCommand),
+    /// Boot a kernel with a topology and check what the guest sees.
+    Boot(boot::BootArgs),
+}
+
+fn main() -> ExitCode {
+    // Ctrl-C: stop VMs in order (they clean up their files) instead of dying mid-run.
+    let _ = ctrlc::set_handler(ktstr_vmm::request_stop);
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Kernel(k) => kernel_cmd::run(k),
+        Command::Boot(b) => boot::run(b),
+    };
+    match result {
+        Ok(code) => code,
+        Err(f) => f.report(),
+    }
+}
+
+/// Result of a command: an exit code, or a failure to report.
+pub(crate) type CmdResult = Result<ExitCode, Failure>;

@@ -1,0 +1,423 @@
+//! Building a kernel and its example schedulers into the cache.
+//!
+//! The pipeline: extract (tarball only) → configure (`tinyconfig`, merge
+//! the fragment, `olddefconfig`) → check required options → `make bzImage`
+//! → `make -C tools/sched_ext` → install into `<root>/kernels/<id>/`.
+//! Every make runs with `O=` pointing into `<root>/build/<id>/`, so a
+//! user's tree stays clean and a repeated build of one id is incremental.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use crate::cache::{BZIMAGE, CONFIG, META_FILE, SCHEDULERS_DIR, SYSTEM_MAP, VMLINUX};
+use crate::run::{make, run_captured, run_streamed, BuildLock};
+use crate::source::{cache_id_for, fragment_sha256};
+use crate::{config, CachedKernel, KernelCache, KernelError, KernelMeta, KernelSource};
+
+/// The example schedulers built from the kernel's `tools/sched_ext`.
+pub const SCHEDULERS: &[&str] = &["scx_simple", "scx_qmap", "scx_central", "scx_flatcg"];
+
+/// `LLVM=` for `tools/sched_ext`: Debian 12 ships clang as `clang-19`.
+const LLVM_SUFFIX: &str = "-19";
+
+/// What to build and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildOptions {
+    /// Where the kernel source comes from.
+    pub source: KernelSource,
+    /// Rebuild (incrementally) and replace the entry even if it is cached.
+    pub force: bool,
+    /// Parallel make jobs (`-j`); 0 is treated as 1.
+    pub jobs: usize,
+}
+
+impl Default for BuildOptions {
+    /// Debian's tarball, no force, one job per available CPU.
+    fn default() -> Self {
+        BuildOptions {
+            source: KernelSource::default(),
+            force: false,
+            jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        }
+    }
+}
+
+/// Progress of [`KernelCache::build`], for a renderer such as
+/// [`crate::indicatif_progress`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuildEvent {
+    /// A new stage began: `cached`, `extract`, `configure`, `build kernel`,
+    /// `build schedulers`, `install`, or a wait for another build's lock.
+    Stage(String),
+    /// One line of a build command's output, e.g. `  CC      kernel/sched/core.o`.
+    Line(String),
+    /// The build finished successfully (or was already cached).
+    Done,
+}
+
+impl KernelCache {
+    /// Builds the kernel for `opts` into the cache, or returns the cached
+    /// entry if this source and fragment were built before (unless
+    /// `opts.force`).
+    ///
+    /// # Errors
+    ///
+    /// [`KernelError::SourceNotFound`] for a missing source,
+    /// [`KernelError::MissingOptions`] if the configured kernel lacks a
+    /// required option, [`KernelError::BuildFailed`] with the output's tail
+    /// if a stage fails, [`KernelError::SchedulerMissing`] if
+    /// `tools/sched_ext` did not produce a scheduler, or an I/O error.
+    pub fn build(
+        &self,
+        opts: &BuildOptions,
+        progress: &mut dyn FnMut(BuildEvent),
+    ) -> Result<CachedKernel, KernelError> {
+        let started = Instant::now();
+        let identity = opts.source.identity()?;
+        let id = cache_id_for(&identity, config::FRAGMENT);
+        if !opts.force {
+            if let Some(kernel) = self.lookup(&id)? {
+                return Ok(cached(kernel, progress));
+            }
+        }
+        let build_root = self.build_root();
+        fs::create_dir_all(&build_root).map_err(KernelError::io("create", &build_root))?;
+        let _lock = BuildLock::acquire(&build_root.join(format!("{id}.lock")), progress)?;
+        if !opts.force {
+            // Another process may have finished this kernel while we waited.
+            if let Some(kernel) = self.lookup(&id)? {
+                return Ok(cached(kernel, progress));
+            }
+        }
+
+        let dirs = BuildDirs::new(build_root.join(&id));
+        fs::create_dir_all(&dirs.out).map_err(KernelError::io("create", &dirs.out))?;
+        fs::create_dir_all(&dirs.scx).map_err(KernelError::io("create", &dirs.scx))?;
+        let src = match &opts.source {
+            KernelSource::DebianTarball(tarball) => extract(tarball, &dirs.root, progress)?,
+            KernelSource::Tree(tree) => {
+                tree.canonicalize().map_err(KernelError::io("resolve kernel tree", tree))?
+            }
+        };
+        let jobs = format!("-j{}", opts.jobs.max(1));
+
+        progress(BuildEvent::Stage("configure".to_owned()));
+        configure(&src, &dirs, progress)?;
+
+        progress(BuildEvent::Stage("build kernel".to_owned()));
+        let kernel_started = Instant::now();
+        let mut cmd = make();
+        cmd.arg("-C").arg(&src).arg(dirs.o_arg()).arg(&jobs).arg("bzImage");
+        run_streamed("build kernel", cmd, progress)?;
+        let kernel_seconds = kernel_started.elapsed().as_secs_f64();
+
+        progress(BuildEvent::Stage("build schedulers".to_owned()));
+        let scx_started = Instant::now();
+        build_schedulers(&src, &dirs, &jobs, progress)?;
+        let scx_seconds = scx_started.elapsed().as_secs_f64();
+
+        progress(BuildEvent::Stage("install".to_owned()));
+        let bzimage = dirs.out.join("arch/x86/boot/bzImage");
+        let meta = KernelMeta {
+            id: id.clone(),
+            version: kernel_release(&src, &dirs.out)?,
+            source: identity,
+            fragment_sha256: fragment_sha256(),
+            build_seconds: started.elapsed().as_secs_f64(),
+            kernel_build_seconds: kernel_seconds,
+            scheduler_build_seconds: scx_seconds,
+            created_unix: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            bzimage_bytes: fs::metadata(&bzimage)
+                .map_err(KernelError::io("inspect", &bzimage))?
+                .len(),
+            schedulers: SCHEDULERS.iter().map(|s| (*s).to_owned()).collect(),
+        };
+        let kernel = self.install(&dirs, meta)?;
+        progress(BuildEvent::Done);
+        Ok(kernel)
+    }
+
+    /// Copies the build's products into a temporary entry directory and
+    /// renames it into place, so readers never see a partial entry.
+    fn install(&self, dirs: &BuildDirs, meta: KernelMeta) -> Result<CachedKernel, KernelError> {
+        let kernels = self.kernels_dir();
+        fs::create_dir_all(&kernels).map_err(KernelError::io("create", &kernels))?;
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(".tmp-{}-", meta.id))
+            .tempdir_in(&kernels)
+            .map_err(KernelError::io("create a temporary directory in", &kernels))?;
+        let files = [
+            (dirs.out.join("arch/x86/boot/bzImage"), BZIMAGE),
+            (dirs.out.join("vmlinux"), VMLINUX),
+            (dirs.out.join(".config"), CONFIG),
+            (dirs.out.join("System.map"), SYSTEM_MAP),
+        ];
+        for (from, name) in files {
+            copy(&from, &tmp.path().join(name))?;
+        }
+        let sched_dir = tmp.path().join(SCHEDULERS_DIR);
+        fs::create_dir(&sched_dir).map_err(KernelError::io("create", &sched_dir))?;
+        for name in &meta.schedulers {
+            copy(&dirs.scx_bin().join(name), &sched_dir.join(name))?;
+        }
+        let meta_path = tmp.path().join(META_FILE);
+        let json = serde_json::to_string_pretty(&meta).expect("KernelMeta serializes");
+        fs::write(&meta_path, json + "\n").map_err(KernelError::io("write", &meta_path))?;
+
+        let dest = kernels.join(&meta.id);
+        if dest.exists() {
+            // A forced rebuild: move the old entry aside first, since rename
+            // cannot replace a non-empty directory.
+            let old = kernels.join(format!(".old-{}-{}", meta.id, std::process::id()));
+            fs::rename(&dest, &old).map_err(KernelError::io("move aside", &dest))?;
+            fs::rename(tmp.path(), &dest).map_err(KernelError::io("install", &dest))?;
+            fs::remove_dir_all(&old).map_err(KernelError::io("remove", &old))?;
+        } else {
+            fs::rename(tmp.path(), &dest).map_err(KernelError::io("install", &dest))?;
+        }
+        // `tmp` now names a path that no longer exists; dropping it is a no-op.
+        CachedKernel::load(&dest)
+    }
+}
+
+fn cached(kernel: CachedKernel, progress: &mut dyn FnMut(BuildEvent)) -> CachedKernel {
+    progress(BuildEvent::Stage("cached".to_owned()));
+    progress(BuildEvent::Done);
+    kernel
+}
+
+/// The directories of one id's build, all under `<root>/build/<id>/`.
+struct BuildDirs {
+    root: PathBuf,
+    /// Kernel objects (`make O=`).
+    out: PathBuf,
+    /// `tools/sched_ext` output (`make O=`); binaries land in `build/bin/`.
+    scx: PathBuf,
+}
+
+impl BuildDirs {
+    fn new(root: PathBuf) -> BuildDirs {
+        BuildDirs {
+            out: root.join("out"),
+            scx: root.join("scx"),
+            root,
+        }
+    }
+
+    fn o_arg(&self) -> String {
+        format!("O={}", self.out.display())
+    }
+
+    fn scx_bin(&self) -> PathBuf {
+        self.scx.join("build/bin")
+    }
+}
+
+/// Extracts `tarball` under `<build>/src/` (reusing a complete earlier
+/// extraction) and returns the kernel tree inside it.
+fn extract(
+    tarball: &Path,
+    build: &Path,
+    progress: &mut dyn FnMut(BuildEvent),
+) -> Result<PathBuf, KernelError> {
+    let src = build.join("src");
+    if !src.is_dir() {
+        progress(BuildEvent::Stage("extract".to_owned()));
+        // Extract beside and rename, so an interrupted extraction is redone
+        // rather than mistaken for a complete tree.
+        let partial = build.join("src.partial");
+        if partial.exists() {
+            fs::remove_dir_all(&partial).map_err(KernelError::io("remove", &partial))?;
+        }
+        fs::create_dir_all(&partial).map_err(KernelError::io("create", &partial))?;
+        let mut cmd = std::process::Command::new("tar");
+        cmd.arg("-xf").arg(tarball).arg("-C").arg(&partial);
+        run_streamed("extract", cmd, progress)?;
+        fs::rename(&partial, &src).map_err(KernelError::io("rename", &partial))?;
+    }
+    // The tarball holds one top-level directory (e.g. linux-source-6.12/).
+    let entries = fs::read_dir(&src).map_err(KernelError::io("read", &src))?;
+    for entry in entries {
+        let path = entry.map_err(KernelError::io("read", &src))?.path();
+        if path.join("Makefile").is_file() {
+            return Ok(path);
+        }
+    }
+    Err(KernelError::NotAKernelTree { path: src })
+}
+
+/// `make tinyconfig`, merge the fragment, `make olddefconfig`, then check
+/// the result against the required options.
+fn configure(
+    src: &Path,
+    dirs: &BuildDirs,
+    progress: &mut dyn FnMut(BuildEvent),
+) -> Result<(), KernelError> {
+    let fragment = dirs.root.join("ktstr.fragment");
+    fs::write(&fragment, config::FRAGMENT).map_err(KernelError::io("write", &fragment))?;
+
+    let mut cmd = make();
+    cmd.arg("-C").arg(src).arg(dirs.o_arg()).arg("tinyconfig");
+    run_streamed("configure (tinyconfig)", cmd, progress)?;
+
+    // merge_config.sh puts temporary files in its working directory: run it
+    // in the output directory so the source tree stays untouched. `-m` only
+    // merges; olddefconfig below resolves dependencies.
+    let mut cmd = std::process::Command::new(src.join("scripts/kconfig/merge_config.sh"));
+    cmd.current_dir(&dirs.out)
+        .arg("-m")
+        .arg("-O")
+        .arg(&dirs.out)
+        .arg(dirs.out.join(".config"))
+        .arg(&fragment);
+    run_streamed("configure (merge fragment)", cmd, progress)?;
+
+    let mut cmd = make();
+    cmd.arg("-C").arg(src).arg(dirs.o_arg()).arg("olddefconfig");
+    run_streamed("configure (olddefconfig)", cmd, progress)?;
+
+    let config_path = dirs.out.join(".config");
+    let text = fs::read_to_string(&config_path).map_err(KernelError::io("read", &config_path))?;
+    config::check_config(&text)
+}
+
+/// Builds `tools/sched_ext` against the new vmlinux and checks every
+/// scheduler in [`SCHEDULERS`] was produced.
+fn build_schedulers(
+    src: &Path,
+    dirs: &BuildDirs,
+    jobs: &str,
+    progress: &mut dyn FnMut(BuildEvent),
+) -> Result<(), KernelError> {
+    // VMLINUX_BTF is explicit: the Makefile's fallback list ends with the
+    // host's /sys/kernel/btf/vmlinux, which would silently generate
+    // vmlinux.h for the wrong kernel.
+    let mut cmd = make();
+    cmd.arg("-C")
+        .arg(src.join("tools/sched_ext"))
+        .arg(format!("O={}", dirs.scx.display()))
+        .arg(format!("LLVM={LLVM_SUFFIX}"))
+        .arg(format!("VMLINUX_BTF={}", dirs.out.join("vmlinux").display()))
+        .arg(jobs);
+    run_streamed("build schedulers", cmd, progress)?;
+    let bin = dirs.scx_bin();
+    for name in SCHEDULERS {
+        if !bin.join(name).is_file() {
+            return Err(KernelError::SchedulerMissing {
+                name: (*name).to_owned(),
+                dir: bin,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The built kernel's release string (`include/config/kernel.release`),
+/// falling back to `make kernelversion`.
+fn kernel_release(src: &Path, out: &Path) -> Result<String, KernelError> {
+    match fs::read_to_string(out.join("include/config/kernel.release")) {
+        Ok(text) if !text.trim().is_empty() => Ok(text.trim().to_owned()),
+        _ => make_kernelversion(src),
+    }
+}
+
+/// `make -s kernelversion` in a source tree (writes nothing to the tree).
+pub(crate) fn make_kernelversion(src: &Path) -> Result<String, KernelError> {
+    let mut cmd = make();
+    cmd.arg("-s").arg("-C").arg(src).arg("kernelversion");
+    run_captured("read kernel version", cmd)
+}
+
+fn copy(from: &Path, to: &Path) -> Result<(), KernelError> {
+    fs::copy(from, to)
+        .map(drop)
+        .map_err(KernelError::io("copy build output", from))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The real thing: configures and builds the default kernel into a
+    /// temporary cache. Minutes of CPU, so opt-in.
+    #[test]
+    fn builds_the_default_kernel_when_asked() {
+        if std::env::var_os("KTSTR_TEST_KERNEL_BUILD").is_none_or(|v| v != "1") {
+            eprintln!("skipped: set KTSTR_TEST_KERNEL_BUILD=1 to build a real kernel (~5 min)");
+            return;
+        }
+        let opts = BuildOptions::default();
+        if !opts.source.path().exists() {
+            eprintln!("skipped: {} is not installed", opts.source.path().display());
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = KernelCache::new(tmp.path().to_owned());
+        let mut stages = Vec::new();
+        let kernel = cache
+            .build(&opts, &mut |e| {
+                if let BuildEvent::Stage(s) = e {
+                    stages.push(s);
+                }
+            })
+            .unwrap();
+        assert!(stages.iter().any(|s| s == "build kernel"), "{stages:?}");
+        crate::check_kernel_image(&kernel.bzimage()).unwrap();
+        let config_text = fs::read_to_string(kernel.config()).unwrap();
+        crate::check_config(&config_text).unwrap();
+        for name in SCHEDULERS {
+            assert!(kernel.scheduler(name).unwrap().is_file(), "{name}");
+        }
+        // A second build is a cache hit.
+        let again = cache.build(&opts, &mut |_| {}).unwrap();
+        assert_eq!(again, kernel);
+    }
+
+    #[test]
+    fn cached_kernel_is_returned_without_building() {
+        let tmp = tempfile::tempdir().unwrap();
+        let tarball = tmp.path().join("linux-source-6.12.tar.xz");
+        fs::write(&tarball, b"not really a tarball").unwrap();
+        let source = KernelSource::DebianTarball(tarball);
+        let cache = KernelCache::new(tmp.path().join("cache"));
+        let id = crate::cache_id(&source).unwrap();
+        let entry = crate::cache::tests::fake_entry(&cache, &id, 1);
+        let mut events = Vec::new();
+        let opts = BuildOptions {
+            source,
+            force: false,
+            jobs: 1,
+        };
+        let got = cache.build(&opts, &mut |e| events.push(e)).unwrap();
+        assert_eq!(got, entry);
+        assert_eq!(
+            events,
+            [BuildEvent::Stage("cached".to_owned()), BuildEvent::Done]
+        );
+    }
+
+    #[test]
+    fn bad_tarball_fails_in_extract_with_output() {
+        let tmp = tempfile::tempdir().unwrap();
+        let tarball = tmp.path().join("linux-source-6.12.tar.xz");
+        fs::write(&tarball, b"not really a tarball").unwrap();
+        let cache = KernelCache::new(tmp.path().join("cache"));
+        let opts = BuildOptions {
+            source: KernelSource::DebianTarball(tarball),
+            force: false,
+            jobs: 1,
+        };
+        let err = cache.build(&opts, &mut |_| {}).unwrap_err();
+        let KernelError::BuildFailed { stage, tail } = &err else {
+            panic!("{err:?}");
+        };
+        assert_eq!(stage, "extract");
+        assert!(!tail.is_empty());
+        // The half-extracted tree is not mistaken for a complete one.
+        let build = cache.build_root().join(crate::cache_id(&opts.source).unwrap());
+        assert!(!build.join("src").exists());
+    }
+}

@@ -1,0 +1,42 @@
+//! Kernels for ktstr: a lean sched_ext kconfig fragment, a builder for the
+//! kernel and its example schedulers (`tools/sched_ext`), and a cache of
+//! the results keyed by (source, fragment).
+//!
+//! The default source is Debian's `linux-source-6.12` tarball; a kernel
+//! tree works too and is built out of tree, so it stays clean.
+//!
+//! ```no_run
+//! use ktstr_kernel::{indicatif_progress, BuildOptions, KernelCache};
+//!
+//! # fn main() -> Result<(), ktstr_kernel::KernelError> {
+//! let cache = KernelCache::default_location()?;
+//! let kernel = cache.build(&BuildOptions::default(), &mut indicatif_progress())?;
+//! println!("boot {}", kernel.bzimage().display());
+//! println!("attach {:?}", kernel.scheduler("scx_simple"));
+//!
+//! // Later: the newest cached kernel, an id prefix, or a user's bzImage.
+//! let resolved = cache.resolve(None)?;
+//! # let _ = resolved;
+//! # Ok(())
+//! # }
+//! ```
+#![deny(missing_docs)]
+
+mod build;
+mod cache;
+mod config;
+mod error;
+mod progress;
+mod resolve;
+mod run;
+mod source;
+
+pub use build::{BuildEvent, BuildOptions, SCHEDULERS};
+pub use cache::{CachedKernel, KernelCache, KernelMeta};
+pub use config::{
+    check_config, config_has_sched_ext, parse_config, unmet_requirements, FRAGMENT, REQUIRED,
+};
+pub use error::KernelError;
+pub use progress::indicatif_progress;
+pub use resolve::{check_kernel_image, ResolvedKernel};
+pub use source::{cache_id, KernelSource, DEFAULT_TARBALL};

@@ -1,0 +1,240 @@
+//! Running build commands with their output streamed as events, and the
+//! per-build lock.
+
+use std::collections::VecDeque;
+use std::fs::{self, File};
+use std::io::{self, BufRead, BufReader, Read};
+use std::os::fd::AsRawFd;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+
+use crate::{BuildEvent, KernelError};
+
+/// How many trailing output lines a [`KernelError::BuildFailed`] carries.
+pub(crate) const TAIL_LINES: usize = 50;
+
+/// Environment a user's shell may carry that would change what the kernel
+/// or tools Makefiles do: another make's jobserver (from a parent make or
+/// cargo), an output directory, a cross toolchain, extra compiler flags.
+const SCRUBBED_ENV: &[&str] = &[
+    "MAKEFLAGS",
+    "MFLAGS",
+    "MAKELEVEL",
+    "MAKEOVERRIDES",
+    "KBUILD_OUTPUT",
+    "KCONFIG_CONFIG",
+    "ARCH",
+    "SUBARCH",
+    "CROSS_COMPILE",
+    "LLVM",
+    "CC",
+    "LD",
+    "CFLAGS",
+    "LDFLAGS",
+    "EXTRA_CFLAGS",
+];
+
+/// A `make` command with a scrubbed environment and C locale messages.
+pub(crate) fn make() -> Command {
+    let mut cmd = Command::new("make");
+    for var in SCRUBBED_ENV {
+        cmd.env_remove(var);
+    }
+    cmd.env("LC_ALL", "C");
+    cmd
+}
+
+/// Runs `cmd` to completion, sending each output line (stdout and stderr,
+/// interleaved as they arrive) to `progress`.
+///
+/// # Errors
+///
+/// [`KernelError::Spawn`] if it cannot start, [`KernelError::BuildFailed`]
+/// with the last [`TAIL_LINES`] lines if it exits unsuccessfully.
+pub(crate) fn run_streamed(
+    stage: &str,
+    mut cmd: Command,
+    progress: &mut dyn FnMut(BuildEvent),
+) -> Result<(), KernelError> {
+    tracing::debug!(stage, command = ?cmd, "running");
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|source| KernelError::Spawn { program, source })?;
+
+    let (tx, rx) = mpsc::channel();
+    let readers = [
+        child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
+        child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|stream| {
+        let tx = tx.clone();
+        thread::spawn(move || forward_lines(stream, &tx))
+    })
+    .collect::<Vec<_>>();
+    drop(tx);
+
+    let mut tail = VecDeque::with_capacity(TAIL_LINES);
+    for line in rx {
+        if tail.len() == TAIL_LINES {
+            tail.pop_front();
+        }
+        tail.push_back(line.clone());
+        progress(BuildEvent::Line(line));
+    }
+    for reader in readers {
+        // A reader only ends early on a read error, which EOF-ends the pipe too.
+        let _ = reader.join();
+    }
+    let status = child.wait().map_err(|source| KernelError::Spawn {
+        program: cmd.get_program().to_string_lossy().into_owned(),
+        source,
+    })?;
+    if status.success() {
+        return Ok(());
+    }
+    let mut text: Vec<String> = tail.into();
+    text.push(format!("({stage}: {status})"));
+    Err(KernelError::BuildFailed {
+        stage: stage.to_owned(),
+        tail: text.join("\n"),
+    })
+}
+
+/// Sends each line of `stream` (lossily decoded: compilers may print
+/// non-UTF-8 source excerpts) until EOF.
+fn forward_lines(stream: Box<dyn Read + Send>, tx: &mpsc::Sender<String>) {
+    let mut reader = BufReader::new(stream);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        match reader.read_until(b'\n', &mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {
+                let line = String::from_utf8_lossy(&buf).trim_end().to_owned();
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Runs `cmd` and returns its trimmed stdout.
+///
+/// # Errors
+///
+/// [`KernelError::Spawn`] if it cannot start, [`KernelError::BuildFailed`]
+/// with its stderr if it fails.
+pub(crate) fn run_captured(stage: &str, mut cmd: Command) -> Result<String, KernelError> {
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    let output = cmd
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|source| KernelError::Spawn { program, source })?;
+    if !output.status.success() {
+        return Err(KernelError::BuildFailed {
+            stage: stage.to_owned(),
+            tail: String::from_utf8_lossy(&output.stderr).trim_end().to_owned(),
+        });
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+/// An exclusive lock on one cache id's build directory, so two processes
+/// building the same kernel do not interleave makes in one tree. Released
+/// when dropped (the kernel drops flock locks when the file closes, so a
+/// crashed build never leaves a stale lock).
+pub(crate) struct BuildLock {
+    _file: File,
+}
+
+impl BuildLock {
+    pub(crate) fn acquire(
+        path: &Path,
+        progress: &mut dyn FnMut(BuildEvent),
+    ) -> Result<BuildLock, KernelError> {
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .map_err(KernelError::io("create build lock", path))?;
+        if !flock(&file, libc::LOCK_EX | libc::LOCK_NB).map_err(KernelError::io("lock", path))? {
+            progress(BuildEvent::Stage("wait for another build of this kernel".to_owned()));
+            flock(&file, libc::LOCK_EX).map_err(KernelError::io("lock", path))?;
+        }
+        Ok(BuildLock { _file: file })
+    }
+}
+
+/// `flock(2)`; `Ok(false)` if a non-blocking request would block.
+fn flock(file: &File, operation: libc::c_int) -> io::Result<bool> {
+    loop {
+        // SAFETY: the descriptor is open for as long as `file` is borrowed,
+        // and flock(2) takes no pointers.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), operation) };
+        if rc == 0 {
+            return Ok(true);
+        }
+        let err = io::Error::last_os_error();
+        match err.kind() {
+            io::ErrorKind::Interrupted => continue,
+            io::ErrorKind::WouldBlock => return Ok(false),
+            _ => return Err(err),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_carries_the_tail_and_status() {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "for i in $(seq 1 80); do echo line $i; done; echo oops >&2; exit 3"]);
+        let mut lines = 0;
+        let err = run_streamed("test stage", cmd, &mut |e| {
+            if let BuildEvent::Line(_) = e {
+                lines += 1;
+            }
+        })
+        .unwrap_err();
+        assert_eq!(lines, 81);
+        let KernelError::BuildFailed { stage, tail } = &err else {
+            panic!("{err:?}");
+        };
+        assert_eq!(stage, "test stage");
+        assert!(tail.contains("oops"), "{tail}");
+        assert!(tail.contains("line 80"), "{tail}");
+        assert!(!tail.contains("line 10\n"), "{tail}");
+        assert!(tail.ends_with("(test stage: exit status: 3)"), "{tail}");
+        assert!(err.to_string().starts_with("test stage failed"));
+    }
+
+    #[test]
+    fn missing_program_is_a_spawn_error() {
+        let err = run_streamed("x", Command::new("/nonexistent/make"), &mut |_| {}).unwrap_err();
+        assert!(matches!(err, KernelError::Spawn { .. }));
+        assert!(err.to_string().contains("hint:"));
+    }
+
+    #[test]
+    fn lock_is_exclusive_until_dropped() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("x.lock");
+        let held = BuildLock::acquire(&path, &mut |_| {}).unwrap();
+        let other = File::options().write(true).open(&path).unwrap();
+        assert!(!flock(&other, libc::LOCK_EX | libc::LOCK_NB).unwrap());
+        drop(held);
+        assert!(flock(&other, libc::LOCK_EX | libc::LOCK_NB).unwrap());
+    }
+}

@@ -1,0 +1,2 @@
+//! Local LLM inference for the LlmExtract output adapter (not yet implemented).
+#![deny(missing_docs)]

@@ -1,0 +1,23 @@
+//! Types shared by the ktstr host and the guest runtime.
+//!
+//! - [`Topology`]: a requested CPU topology (`N,L,C,T`) and its validation;
+//! - [`compare_topology`]: whether what a guest observed is the requested shape;
+//! - [`GuestPlan`]: what the guest runtime is asked to do, serialized into the initramfs.
+//!
+//! ```
+//! use ktstr_model::Topology;
+//! let t: Topology = "2,4,2,1".parse().unwrap();
+//! assert_eq!(t.cpus(), 16);
+//! assert_eq!(t.to_string(), "2n4l2c1t");
+//! ```
+#![deny(missing_docs)]
+
+mod cpulist;
+mod plan;
+mod topology;
+mod topology_match;
+
+pub use cpulist::{format_cpulist, parse_cpulist};
+pub use plan::{GuestPlan, GuestTask, PLAN_PATH};
+pub use topology::{CpuPlace, Topology, TopologyError, MAX_CPUS};
+pub use topology_match::{compare_topology, TopologyMatch};

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs everything ktstr needs on a fresh Debian 12 machine, then builds the
+# default kernel once (cached). Idempotent: packages already present and a kernel
+# already in the cache are skipped.
+set -euo pipefail
+
+PKGS=(
+  # VM backend
+  qemu-system-x86
+  # kernel source and build tools
+  linux-source-6.12 build-essential bc bison flex libelf-dev libssl-dev
+  dwarves xz-utils cpio kmod pkg-config
+  # tools/sched_ext (BPF schedulers)
+  clang-19 llvm-19 lld-19 libzstd-dev zlib1g-dev libcap-dev
+  # real payloads for the guest
+  rt-tests stress-ng fio sysbench
+  # ACPI table checks for the kvm backend
+  acpica-tools
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${#missing[@]} Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "setup: Debian packages present"
+fi
+
+command -v cargo >/dev/null || { echo "setup: cargo not found; install the Rust toolchain (rustup)" >&2; exit 2; }
+
+# The default kernel and the kernel tree's sched_ext schedulers, built once and
+# cached under $XDG_CACHE_HOME/ktstr (a few minutes the first time; progress shown).
+cd "$(dirname "$0")/.."
+cargo build --quiet --bins
+./target/debug/ktstr kernel build

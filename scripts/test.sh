@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The test command: setup (idempotent), formatting, lints, then every test,
+# including the VM tests that boot the cached kernel under QEMU.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+echo "== cargo test"
+cargo test --workspace 2>&1

@@ -1,0 +1,1 @@
+//! End-to-end tests across the ktstr crates live in `tests/`.

@@ -1,0 +1,115 @@
+//! The backend trait and what goes in and out of a VM run.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ktstr_model::Topology;
+use ktstr_wire::Message;
+use serde::Serialize;
+
+use crate::{Accel, Console, VmError, VmExit};
+
+/// Kernel command-line key telling the guest runtime where its wire is
+/// (`ivshmem`: a shared-memory ring on a PCI device; `ttyS1`: the serial fallback).
+pub const GUEST_WIRE_ARG: &str = "ktstr.wire";
+
+/// Everything a backend needs to boot one VM.
+#[derive(Debug, Clone)]
+pub struct VmSpec {
+    /// A bzImage (both backends) or an uncompressed vmlinux ELF (own VMM only).
+    pub kernel: PathBuf,
+    /// An uncompressed newc cpio archive.
+    pub initramfs: PathBuf,
+    /// The topology the guest must see.
+    pub topology: Topology,
+    /// Guest RAM in MiB, split evenly over the NUMA nodes.
+    pub memory_mib: u32,
+    /// Wall-clock limit; the VM is killed and the run classified as a timeout after it.
+    pub timeout: Duration,
+    /// Extra kernel command-line words, appended after the backend's own.
+    pub cmdline_extra: Vec<String>,
+    /// Size of the shared-memory ring in bytes (a power of two).
+    pub ring_bytes: usize,
+    /// Console bytes kept from the start and from the end of the boot each.
+    pub console_keep: usize,
+}
+
+impl VmSpec {
+    /// A spec with defaults: 512 MiB, 60 s timeout, 4 MiB ring, 256 KiB console ends.
+    pub fn new(kernel: PathBuf, initramfs: PathBuf, topology: Topology) -> Self {
+        VmSpec {
+            kernel,
+            initramfs,
+            topology,
+            memory_mib: 512,
+            timeout: Duration::from_secs(60),
+            cmdline_extra: Vec::new(),
+            ring_bytes: 4 << 20,
+            console_keep: 256 << 10,
+        }
+    }
+}
+
+/// Counters of the wire during one run: nothing is silently lost.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct WireStats {
+    /// Frames decoded.
+    pub frames: u64,
+    /// Frames with a bad CRC.
+    pub crc_errors: u64,
+    /// Frames with an impossible length.
+    pub bad_lengths: u64,
+    /// Frames whose payload did not decode as a message.
+    pub decode_errors: u64,
+    /// A frame cut off at the end of the stream.
+    pub truncated: u64,
+    /// Frames the guest dropped because the ring was full.
+    pub ring_dropped_frames: u64,
+    /// Bytes of those frames.
+    pub ring_dropped_bytes: u64,
+    /// Which transports carried frames (`ring`, `serial`).
+    pub transports: Vec<String>,
+}
+
+impl WireStats {
+    /// True when any frame was lost or damaged.
+    pub fn has_loss(&self) -> bool {
+        self.crc_errors + self.bad_lengths + self.decode_errors + self.truncated + self.ring_dropped_frames > 0
+    }
+}
+
+/// What a finished VM run produced.
+#[derive(Debug, Clone)]
+pub struct VmOutcome {
+    /// How the run ended.
+    pub exit: VmExit,
+    /// Every message the guest sent, in order.
+    pub messages: Vec<Message>,
+    /// The captured console.
+    pub console: Console,
+    /// Wire counters.
+    pub wire: WireStats,
+    /// Wall time from process start to exit.
+    pub wall: Duration,
+    /// The backend's name.
+    pub backend: &'static str,
+    /// How the guest was executed.
+    pub accel: Accel,
+}
+
+/// A way to run a VM. Implemented by the QEMU backend and the own KVM VMM.
+pub trait Backend {
+    /// Short name, e.g. `qemu`.
+    fn name(&self) -> &'static str;
+
+    /// How guests run on this backend here.
+    fn accel(&self) -> Accel;
+
+    /// Boots `spec`, calls `on_message` for each guest message as it arrives, and
+    /// returns when the VM has ended and been cleaned up.
+    ///
+    /// # Errors
+    /// [`VmError`] when the VM could not be started at all; a VM that started and
+    /// failed is an `Ok` outcome with a non-`Completed` [`VmExit`].
+    fn run(&self, spec: &VmSpec, on_message: &mut dyn FnMut(&Message)) -> Result<VmOutcome, VmError>;
+}
