@@ -4,13 +4,14 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use ktstr_model::{compare_topology, format_cpulist as cpulist, GuestPlan, GuestTask, Topology, TopologyMatch};
-use ktstr_vmm::{Backend, QemuBackend, VmExit, VmSpec, WireStats};
-use ktstr_wire::{Hello, Message, ObservedTopology};
+use ktstr_model::{format_cpulist as cpulist, GuestPlan, GuestTask, Topology};
+use ktstr_vmm::{Backend, QemuBackend, VmExit, WireStats};
+use ktstr_wire::ObservedTopology;
 use serde::Serialize;
 
 use crate::failure::{Failure, OrUsage};
-use crate::{guest_image, kernel_cmd, CmdResult};
+use crate::vm_run::{self, VmRequest, VmResult};
+use crate::{kernel_cmd, CmdResult};
 
 /// Which VM backend to use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -94,24 +95,20 @@ pub(crate) fn run(a: BootArgs) -> CmdResult {
     let kernel = kernel_cmd::resolve(a.kernel.as_deref())?;
     let backend = select_backend(a.backend)?;
     let plan = GuestPlan { topology: requested, task: GuestTask::Boot };
-    let initramfs = guest_image::build(&plan)?;
-
-    let mut spec = VmSpec::new(kernel.image.clone(), initramfs, present);
-    spec.memory_mib = a.memory.unwrap_or((256 * present.numa_nodes).max(512));
-    spec.timeout = Duration::from_secs(a.timeout);
-    let outcome = backend.run(&spec, &mut |_| {}).map_err(Failure::usage)?;
+    let req = VmRequest {
+        image: kernel.image.clone(),
+        plan,
+        present,
+        memory_mib: a.memory,
+        timeout: Duration::from_secs(a.timeout),
+        binaries: Vec::new(),
+        backend: backend.as_ref(),
+    };
+    let VmResult { outcome, hello, topology: verdict } = vm_run::run(req, &mut |_| {})?;
     if outcome.exit == VmExit::Interrupted {
         return Err(Failure::failed(anyhow::anyhow!("interrupted")));
     }
-
-    let hello: Option<&Hello> = outcome.messages.iter().find_map(|m| match m {
-        Message::Hello(h) => Some(h),
-        _ => None,
-    });
-    let verdict = match hello {
-        Some(h) => compare_topology(&requested, &h.topology),
-        None => TopologyMatch { matches: false, mismatches: vec!["the guest sent no Hello".into()] },
-    };
+    let hello = hello.as_ref();
     let report = BootReport {
         requested: view(&requested),
         observed: hello.map(|h| h.topology.clone()),

@@ -33,15 +33,19 @@ pub(crate) fn guest_binary() -> Result<PathBuf, Failure> {
         })
 }
 
-/// Builds (or reuses from the cache) the initramfs for `plan`; returns its path.
-pub(crate) fn build(plan: &GuestPlan) -> Result<PathBuf, Failure> {
-    let builder = InitramfsBuilder::new()
+/// Builds (or reuses from the cache) the initramfs for `plan`, with `binaries`
+/// (host path, guest path) and their libraries; returns its path.
+pub(crate) fn build(plan: &GuestPlan, binaries: &[(PathBuf, String)]) -> Result<PathBuf, Failure> {
+    let mut builder = InitramfsBuilder::new()
         .init_binary(guest_binary()?)
         .dir("/proc")
         .dir("/sys")
         .dir("/dev")
         .dir("/tmp")
         .file(PLAN_PATH, plan.to_bytes(), 0o644);
+    for (host, guest) in binaries {
+        builder = builder.binary(host.clone(), guest.clone());
+    }
     let dir = kernel_cmd::cache()?.root().join("initramfs");
     std::fs::create_dir_all(&dir).with_context(|| format!("failed to create `{}`", dir.display())).or_usage()?;
     builder.write_cached(&dir).context("failed to build the guest initramfs").or_usage()

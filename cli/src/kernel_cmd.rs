@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Subcommand;
-use ktstr_kernel::{indicatif_progress, BuildOptions, KernelCache, KernelSource};
+use ktstr_kernel::{indicatif_progress, BuildOptions, KernelCache, KernelSource, ResolvedKernel};
 
 use crate::failure::{Failure, OrUsage};
 use crate::CmdResult;
@@ -48,13 +48,15 @@ pub(crate) struct BootKernel {
     pub id: String,
     /// The image.
     pub image: PathBuf,
+    /// The resolution, for scheduler lookup.
+    pub resolved: ResolvedKernel,
 }
 
 /// Resolves `--kernel` (id prefix, path or nothing = newest cached kernel).
 pub(crate) fn resolve(spec: Option<&str>) -> Result<BootKernel, Failure> {
     let resolved = cache()?.resolve(spec).or_usage()?;
     let id = resolved.cached().map_or_else(|| "path".to_string(), |k| k.id.clone());
-    Ok(BootKernel { id, image: resolved.bzimage() })
+    Ok(BootKernel { id, image: resolved.bzimage(), resolved })
 }
 
 pub(crate) fn run(cmd: KernelCommand) -> CmdResult {

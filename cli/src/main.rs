@@ -4,6 +4,10 @@ mod boot;
 mod failure;
 mod guest_image;
 mod kernel_cmd;
+mod list_cmd;
+mod run_cmd;
+mod scheduler_arg;
+mod vm_run;
 
 use std::process::ExitCode;
 
@@ -26,6 +30,10 @@ enum Command {
     Kernel(kernel_cmd::KernelCommand),
     /// Boot a kernel with a topology and check what the guest sees.
     Boot(boot::BootArgs),
+    /// List the scenario catalog.
+    List(list_cmd::ListArgs),
+    /// Run scenarios under schedulers, each in its own VM, and judge them.
+    Run(run_cmd::RunArgs),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +43,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Kernel(k) => kernel_cmd::run(k),
         Command::Boot(b) => boot::run(b),
+        Command::List(l) => list_cmd::run(l),
+        Command::Run(r) => run_cmd::run(r),
     };
     match result {
         Ok(code) => code,

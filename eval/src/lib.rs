@@ -1,2 +1,52 @@
-//! Checks over worker reports, scheduler events and payload metrics (filled in by the scheduler test loop).
+//! Host-side judgement of a ktstr run: checks over the guest's messages and
+//! console, a [`Verdict`] with evidence a person can act on, and two
+//! renderings of it ([`Verdict::render_text`] for people, [`Verdict::to_json`]
+//! for machines).
+//!
+//! Each check passes, fails with [`Detail`]s saying what went wrong where, or
+//! is skipped with the reason. Limits come from [`Thresholds::for_accel`]
+//! with the scenario's overrides applied.
+//!
+//! ```
+//! use ktstr_eval::{evaluate, Accel, RunInput, VmEnd};
+//! use ktstr_model::Scenario;
+//! use ktstr_wire::{Done, Message};
+//!
+//! let scenario: Scenario = serde_json::from_str(r#"{"name": "idle", "duration_ms": 1000}"#)?;
+//! let input = RunInput {
+//!     scenario,
+//!     scheduler: "eevdf".into(),
+//!     topology: "1n1l2c1t".into(),
+//!     accel: Accel::Kvm,
+//!     messages: vec![Message::Done(Done { at_ns: 1, ring_drops: 0, error: None })],
+//!     console: String::new(),
+//!     vm_exit: VmEnd::Completed,
+//!     wire_loss: None,
+//! };
+//! let verdict = evaluate(&input);
+//! // No worker reported, so the run fails and the report says so.
+//! assert!(!verdict.passed());
+//! assert!(verdict.render_text().contains("no worker reports arrived"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![deny(missing_docs)]
+
+mod checks;
+mod context;
+mod error;
+mod input;
+mod render;
+mod stats;
+mod thresholds;
+mod verdict;
+
+#[cfg(test)]
+mod testkit;
+
+pub use checks::{CheckResult, Detail, DetailKind, Status};
+pub use error::EvalError;
+pub use input::{Accel, RunInput, VmEnd};
+pub use thresholds::Thresholds;
+pub use verdict::{
+    evaluate, evaluate_with, CgroupSummary, Summary, Verdict, WorstGap, WorstSpread,
+};

@@ -8,18 +8,20 @@
 //! Binaries embed it with one call:
 //!
 //! ```no_run
-//! fn main() {
-//!     ktstr_guest::run_as_init();
-//! }
+//! ktstr_guest::run_as_init();
 //! ```
 #![deny(missing_docs)]
 
 mod clock;
+mod kmsg;
 mod mounts;
 mod power;
 mod runtime;
+mod scenario;
+mod sys;
 mod topology;
 mod wire_out;
+mod worker;
 
 pub use clock::boottime_ns;
 pub use runtime::run_as_init;

@@ -38,8 +38,9 @@ fn run(wire: &mut WireOut, notes: Vec<String>) -> Result<(), String> {
     }
     let bytes = std::fs::read(PLAN_PATH).map_err(|e| format!("failed to read the plan `{PLAN_PATH}`: {e}"))?;
     let plan = GuestPlan::from_bytes(&bytes).map_err(|e| format!("failed to decode the plan `{PLAN_PATH}`: {e} (host and guest built from different versions?)"))?;
-    match plan.task {
+    match &plan.task {
         GuestTask::Boot => Ok(()),
+        GuestTask::Scenario { scenario, scheduler } => crate::scenario::run(wire, scenario, &plan.topology, scheduler.as_ref()),
     }
 }
 

@@ -13,11 +13,15 @@ fn main() -> anyhow::Result<()> {
         match arg.as_str() {
             "--force" => opts.force = true,
             "--source" => {
-                let dir = args.next().ok_or_else(|| anyhow::anyhow!("--source needs a DIR"))?;
+                let dir = args
+                    .next()
+                    .ok_or_else(|| anyhow::anyhow!("--source needs a DIR"))?;
                 opts.source = KernelSource::Tree(PathBuf::from(dir));
             }
             "--tarball" => {
-                let file = args.next().ok_or_else(|| anyhow::anyhow!("--tarball needs a FILE"))?;
+                let file = args
+                    .next()
+                    .ok_or_else(|| anyhow::anyhow!("--tarball needs a FILE"))?;
                 opts.source = KernelSource::DebianTarball(PathBuf::from(file));
             }
             other => anyhow::bail!("unknown argument `{other}`"),

@@ -96,9 +96,9 @@ impl KernelCache {
         fs::create_dir_all(&dirs.scx).map_err(KernelError::io("create", &dirs.scx))?;
         let src = match &opts.source {
             KernelSource::DebianTarball(tarball) => extract(tarball, &dirs.root, progress)?,
-            KernelSource::Tree(tree) => {
-                tree.canonicalize().map_err(KernelError::io("resolve kernel tree", tree))?
-            }
+            KernelSource::Tree(tree) => tree
+                .canonicalize()
+                .map_err(KernelError::io("resolve kernel tree", tree))?,
         };
         let jobs = format!("-j{}", opts.jobs.max(1));
 
@@ -108,7 +108,11 @@ impl KernelCache {
         progress(BuildEvent::Stage("build kernel".to_owned()));
         let kernel_started = Instant::now();
         let mut cmd = make();
-        cmd.arg("-C").arg(&src).arg(dirs.o_arg()).arg(&jobs).arg("bzImage");
+        cmd.arg("-C")
+            .arg(&src)
+            .arg(dirs.o_arg())
+            .arg(&jobs)
+            .arg("bzImage");
         run_streamed("build kernel", cmd, progress)?;
         let kernel_seconds = kernel_started.elapsed().as_secs_f64();
 
@@ -300,7 +304,10 @@ fn build_schedulers(
         .arg(src.join("tools/sched_ext"))
         .arg(format!("O={}", dirs.scx.display()))
         .arg(format!("LLVM={LLVM_SUFFIX}"))
-        .arg(format!("VMLINUX_BTF={}", dirs.out.join("vmlinux").display()))
+        .arg(format!(
+            "VMLINUX_BTF={}",
+            dirs.out.join("vmlinux").display()
+        ))
         .arg(jobs);
     run_streamed("build schedulers", cmd, progress)?;
     let bin = dirs.scx_bin();
@@ -417,7 +424,9 @@ mod tests {
         assert_eq!(stage, "extract");
         assert!(!tail.is_empty());
         // The half-extracted tree is not mistaken for a complete one.
-        let build = cache.build_root().join(crate::cache_id(&opts.source).unwrap());
+        let build = cache
+            .build_root()
+            .join(crate::cache_id(&opts.source).unwrap());
         assert!(!build.join("src").exists());
     }
 }

@@ -58,7 +58,8 @@ impl CachedKernel {
     /// Reads the entry in `dir`.
     pub(crate) fn load(dir: &Path) -> Result<CachedKernel, KernelError> {
         let path = dir.join(META_FILE);
-        let text = fs::read_to_string(&path).map_err(KernelError::io("read kernel metadata", &path))?;
+        let text =
+            fs::read_to_string(&path).map_err(KernelError::io("read kernel metadata", &path))?;
         let meta: KernelMeta =
             serde_json::from_str(&text).map_err(|source| KernelError::BadMeta { path, source })?;
         Ok(CachedKernel {
@@ -133,10 +134,7 @@ impl KernelCache {
     ///
     /// [`KernelError::NoCacheDir`] if none of those variables is set.
     pub fn default_location() -> Result<KernelCache, KernelError> {
-        let var = |name| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
-        let root = var("KTSTR_CACHE_DIR")
-            .or_else(|| var("XDG_CACHE_HOME").map(|p| p.join("ktstr")))
-            .or_else(|| var("HOME").map(|p| p.join(".cache/ktstr")))
+        let root = root_from_env(|name| std::env::var_os(name).map(PathBuf::from))
             .ok_or(KernelError::NoCacheDir)?;
         Ok(KernelCache::new(root))
     }
@@ -167,9 +165,7 @@ impl KernelCache {
         for dir in entry_dirs(&self.kernels_dir())? {
             kernels.push(CachedKernel::load(&dir)?);
         }
-        kernels.sort_by(|a, b| {
-            (b.meta.created_unix, &b.id).cmp(&(a.meta.created_unix, &a.id))
-        });
+        kernels.sort_by(|a, b| (b.meta.created_unix, &b.id).cmp(&(a.meta.created_unix, &a.id)));
         Ok(kernels)
     }
 
@@ -282,6 +278,15 @@ impl KernelCache {
     }
 }
 
+/// The cache root the environment (read through `var`) designates; empty
+/// values count as unset, as the XDG base directory spec says.
+fn root_from_env(var: impl Fn(&str) -> Option<PathBuf>) -> Option<PathBuf> {
+    let var = |name| var(name).filter(|v| !v.as_os_str().is_empty());
+    var("KTSTR_CACHE_DIR")
+        .or_else(|| var("XDG_CACHE_HOME").map(|p| p.join("ktstr")))
+        .or_else(|| var("HOME").map(|p| p.join(".cache/ktstr")))
+}
+
 /// The non-hidden subdirectories of `dir` (none if `dir` does not exist).
 fn entry_dirs(dir: &Path) -> Result<Vec<PathBuf>, KernelError> {
     let entries = match fs::read_dir(dir) {
@@ -337,6 +342,36 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn default_root_precedence() {
+        fn env<'a>(vars: &'a [(&str, &str)]) -> impl Fn(&str) -> Option<PathBuf> + 'a {
+            move |name| {
+                vars.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| PathBuf::from(v))
+            }
+        }
+        let all = [
+            ("KTSTR_CACHE_DIR", "/k"),
+            ("XDG_CACHE_HOME", "/x"),
+            ("HOME", "/h"),
+        ];
+        assert_eq!(root_from_env(env(&all)), Some(PathBuf::from("/k")));
+        assert_eq!(
+            root_from_env(env(&all[1..])),
+            Some(PathBuf::from("/x/ktstr"))
+        );
+        assert_eq!(
+            root_from_env(env(&all[2..])),
+            Some(PathBuf::from("/h/.cache/ktstr"))
+        );
+        assert_eq!(
+            root_from_env(env(&[("XDG_CACHE_HOME", ""), ("HOME", "/h")])),
+            Some(PathBuf::from("/h/.cache/ktstr"))
+        );
+        assert_eq!(root_from_env(env(&[])), None);
+    }
+
+    #[test]
     fn list_is_newest_first_and_skips_partial_entries() {
         let tmp = tempfile::tempdir().unwrap();
         let cache = KernelCache::new(tmp.path().to_owned());
@@ -357,11 +392,22 @@ pub(crate) mod tests {
         let made = fake_entry(&cache, "ab1200000000", 1);
         fake_entry(&cache, "ab3400000000", 2);
         assert_eq!(cache.get("ab12").unwrap(), made);
-        assert_eq!(cache.get("ab12").unwrap().scheduler("scx_simple"), Some(made.dir.join("schedulers/scx_simple")));
+        assert_eq!(
+            cache.get("ab12").unwrap().scheduler("scx_simple"),
+            Some(made.dir.join("schedulers/scx_simple"))
+        );
         assert_eq!(made.scheduler("scx_nope"), None);
-        assert!(matches!(cache.get("ab"), Err(KernelError::AmbiguousKernel { matches, .. }) if matches.len() == 2));
-        assert!(matches!(cache.get("ff"), Err(KernelError::UnknownKernel { .. })));
-        assert!(matches!(cache.get(""), Err(KernelError::UnknownKernel { .. })));
+        assert!(
+            matches!(cache.get("ab"), Err(KernelError::AmbiguousKernel { matches, .. }) if matches.len() == 2)
+        );
+        assert!(matches!(
+            cache.get("ff"),
+            Err(KernelError::UnknownKernel { .. })
+        ));
+        assert!(matches!(
+            cache.get(""),
+            Err(KernelError::UnknownKernel { .. })
+        ));
     }
 
     #[test]
@@ -390,7 +436,10 @@ pub(crate) mod tests {
         assert!(!cache.kernels_dir().join("aaaa00000000").exists());
         assert!(!cache.build_root().join("aaaa00000000").exists());
         assert_eq!(cache.clean(Some("cccc")).unwrap().len(), 1);
-        assert!(matches!(cache.clean(Some("aaaa")), Err(KernelError::UnknownKernel { .. })));
+        assert!(matches!(
+            cache.clean(Some("aaaa")),
+            Err(KernelError::UnknownKernel { .. })
+        ));
         assert_eq!(cache.latest().unwrap().id, "bbbb00000000");
     }
 

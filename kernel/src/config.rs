@@ -130,8 +130,15 @@ mod tests {
     #[test]
     fn embedded_requirements_cover_the_harness_needs() {
         let reqs = parse_requirements(REQUIRED);
-        for name in ["CONFIG_SCHED_CLASS_EXT", "CONFIG_DEBUG_INFO_BTF", "CONFIG_BPF_EVENTS"] {
-            assert!(reqs.contains(&Requirement::Equals(name.into(), "y".into())), "{name}");
+        for name in [
+            "CONFIG_SCHED_CLASS_EXT",
+            "CONFIG_DEBUG_INFO_BTF",
+            "CONFIG_BPF_EVENTS",
+        ] {
+            assert!(
+                reqs.contains(&Requirement::Equals(name.into(), "y".into())),
+                "{name}"
+            );
         }
         assert!(reqs.contains(&Requirement::Unset("CONFIG_STRICT_DEVMEM".into())));
     }
@@ -146,7 +153,11 @@ mod tests {
                 if name == "CONFIG_ACPI_NUMA" {
                     continue;
                 }
-                assert_eq!(fragment.get(&name), Some(&value), "{name} missing from fragment");
+                assert_eq!(
+                    fragment.get(&name),
+                    Some(&value),
+                    "{name} missing from fragment"
+                );
             }
         }
         assert!(FRAGMENT.contains("# CONFIG_STRICT_DEVMEM is not set"));
@@ -163,7 +174,10 @@ mod tests {
             .replace("CONFIG_NUMA=y\n", "# CONFIG_NUMA is not set\n")
             .replace("CONFIG_SCHED_CLASS_EXT=y\n", "")
             .replace("CONFIG_BPF_JIT=y\n", "CONFIG_BPF_JIT=m\n")
-            .replace("# CONFIG_STRICT_DEVMEM is not set\n", "CONFIG_STRICT_DEVMEM=y\n");
+            .replace(
+                "# CONFIG_STRICT_DEVMEM is not set\n",
+                "CONFIG_STRICT_DEVMEM=y\n",
+            );
         let err = check_config(&text).unwrap_err();
         let KernelError::MissingOptions(missing) = &err else {
             panic!("unexpected error {err:?}");
@@ -185,7 +199,9 @@ mod tests {
     #[test]
     fn sched_ext_detection() {
         assert!(config_has_sched_ext("CONFIG_SCHED_CLASS_EXT=y\n"));
-        assert!(!config_has_sched_ext("# CONFIG_SCHED_CLASS_EXT is not set\n"));
+        assert!(!config_has_sched_ext(
+            "# CONFIG_SCHED_CLASS_EXT is not set\n"
+        ));
         assert!(!config_has_sched_ext("CONFIG_SCHED_CLASS_EXT_X=y\n"));
         assert!(!config_has_sched_ext(""));
     }

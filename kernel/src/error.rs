@@ -169,7 +169,10 @@ pub enum KernelError {
 
 impl KernelError {
     /// Wraps an I/O error with what was being done and to which path.
-    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Self {
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(io::Error) -> Self {
         let path = path.into();
         move |source| KernelError::Io {
             action,

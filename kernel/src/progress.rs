@@ -138,18 +138,34 @@ mod tests {
 
     #[test]
     fn step_lines_are_recognised() {
-        assert_eq!(build_step("  CC      kernel/sched/core.o"), Some("kernel/sched/core.o"));
-        assert_eq!(build_step("  GEN-SKEL scx_simple.bpf.skel.h"), Some("scx_simple.bpf.skel.h"));
-        assert_eq!(build_step("  HOSTCC  scripts/basic/fixdep"), Some("scripts/basic/fixdep"));
+        assert_eq!(
+            build_step("  CC      kernel/sched/core.o"),
+            Some("kernel/sched/core.o")
+        );
+        assert_eq!(
+            build_step("  GEN-SKEL scx_simple.bpf.skel.h"),
+            Some("scx_simple.bpf.skel.h")
+        );
+        assert_eq!(
+            build_step("  HOSTCC  scripts/basic/fixdep"),
+            Some("scripts/basic/fixdep")
+        );
         assert_eq!(build_step("make[1]: Entering directory '/x'"), None);
         assert_eq!(build_step("  warning: something"), None);
-        assert_eq!(build_step("Kernel: arch/x86/boot/bzImage is ready  (#1)"), None);
+        assert_eq!(
+            build_step("Kernel: arch/x86/boot/bzImage is ready  (#1)"),
+            None
+        );
     }
 
     #[test]
     fn error_lines_are_recognised() {
-        assert!(reports_error("kernel/sched/ext.c:12:3: error: expected ';'"));
-        assert!(reports_error("make[2]: *** [scripts/Makefile.build:229: x.o] Error 1"));
+        assert!(reports_error(
+            "kernel/sched/ext.c:12:3: error: expected ';'"
+        ));
+        assert!(reports_error(
+            "make[2]: *** [scripts/Makefile.build:229: x.o] Error 1"
+        ));
         assert!(!reports_error("  CC      kernel/sched/core.o"));
     }
 

@@ -180,7 +180,10 @@ mod tests {
         let cache = KernelCache::new(tmp.path().to_owned());
         let err = cache.resolve(None).unwrap_err();
         assert!(matches!(err, KernelError::NoKernel { .. }));
-        assert!(err.to_string().contains("run `ktstr kernel build`"), "{err}");
+        assert!(
+            err.to_string().contains("run `ktstr kernel build`"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -193,7 +196,10 @@ mod tests {
         let older = cache.resolve(Some("aaaa")).unwrap();
         assert_eq!(older.cached().unwrap().id, "aaaa00000000");
         assert!(older.scheduler("scx_simple").is_some());
-        assert!(matches!(cache.resolve(Some("zz")), Err(KernelError::UnknownKernel { .. })));
+        assert!(matches!(
+            cache.resolve(Some("zz")),
+            Err(KernelError::UnknownKernel { .. })
+        ));
     }
 
     #[test]
@@ -210,7 +216,10 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("notes.txt");
         fs::write(&path, "hello").unwrap();
-        assert!(matches!(check_kernel_image(&path), Err(KernelError::NotAKernelImage { .. })));
+        assert!(matches!(
+            check_kernel_image(&path),
+            Err(KernelError::NotAKernelImage { .. })
+        ));
     }
 
     #[test]
@@ -220,11 +229,20 @@ mod tests {
         let tree = tmp.path().join("linux");
         let image = tree.join("arch/x86/boot/bzImage");
         fake_bzimage(&image);
-        fs::write(tree.join(".config"), "# CONFIG_SCHED_CLASS_EXT is not set\n").unwrap();
+        fs::write(
+            tree.join(".config"),
+            "# CONFIG_SCHED_CLASS_EXT is not set\n",
+        )
+        .unwrap();
         let spec = image.to_str().unwrap();
         let err = cache.resolve(Some(spec)).unwrap_err();
-        assert!(matches!(&err, KernelError::NoSchedExt { config } if *config == tree.join(".config")));
-        assert!(err.to_string().contains("CONFIG_SCHED_CLASS_EXT=y"), "{err}");
+        assert!(
+            matches!(&err, KernelError::NoSchedExt { config } if *config == tree.join(".config"))
+        );
+        assert!(
+            err.to_string().contains("CONFIG_SCHED_CLASS_EXT=y"),
+            "{err}"
+        );
 
         fs::write(tree.join(".config"), "CONFIG_SCHED_CLASS_EXT=y\n").unwrap();
         let resolved = cache.resolve(Some(spec)).unwrap();
@@ -232,7 +250,13 @@ mod tests {
         assert_eq!(resolved.config(), Some(tree.join(".config")));
         assert_eq!(resolved.scheduler("scx_simple"), None);
         // The tree directory itself designates its bzImage.
-        assert_eq!(cache.resolve(Some(tree.to_str().unwrap())).unwrap().bzimage(), image);
+        assert_eq!(
+            cache
+                .resolve(Some(tree.to_str().unwrap()))
+                .unwrap()
+                .bzimage(),
+            image
+        );
     }
 
     #[test]
@@ -242,6 +266,12 @@ mod tests {
         let image = tmp.path().join("k/bzImage");
         fake_bzimage(&image);
         let resolved = cache.resolve(Some(image.to_str().unwrap())).unwrap();
-        assert_eq!(resolved, ResolvedKernel::Image { bzimage: image, config: None });
+        assert_eq!(
+            resolved,
+            ResolvedKernel::Image {
+                bzimage: image,
+                config: None
+            }
+        );
     }
 }

@@ -3,12 +3,10 @@
 
 use std::collections::VecDeque;
 use std::fs::{self, File};
-use std::io::{self, BufRead, BufReader, Read};
-use std::os::fd::AsRawFd;
+use std::io::{self, BufRead, BufReader};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::thread;
 
 use crate::{BuildEvent, KernelError};
 
@@ -46,8 +44,11 @@ pub(crate) fn make() -> Command {
     cmd
 }
 
-/// Runs `cmd` to completion, sending each output line (stdout and stderr,
-/// interleaved as they arrive) to `progress`.
+/// Runs `cmd` to completion, sending each output line to `progress`.
+///
+/// stdout and stderr share one pipe, so lines keep the order the command
+/// wrote them in: make's error message lands after the compiler output
+/// that caused it, as in a terminal.
 ///
 /// # Errors
 ///
@@ -60,43 +61,37 @@ pub(crate) fn run_streamed(
 ) -> Result<(), KernelError> {
     tracing::debug!(stage, command = ?cmd, "running");
     let program = cmd.get_program().to_string_lossy().into_owned();
+    let spawn_error = |source| KernelError::Spawn {
+        program: program.clone(),
+        source,
+    };
+    let (reader, writer) = pipe().map_err(spawn_error)?;
+    let writer2 = writer.try_clone().map_err(spawn_error)?;
     let mut child = cmd
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(writer)
+        .stderr(writer2)
         .spawn()
-        .map_err(|source| KernelError::Spawn { program, source })?;
-
-    let (tx, rx) = mpsc::channel();
-    let readers = [
-        child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
-        child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
-    ]
-    .into_iter()
-    .flatten()
-    .map(|stream| {
-        let tx = tx.clone();
-        thread::spawn(move || forward_lines(stream, &tx))
-    })
-    .collect::<Vec<_>>();
-    drop(tx);
+        .map_err(spawn_error)?;
+    // The command holds our copies of the write end; close them, or the
+    // read below never sees end-of-file.
+    drop(cmd);
 
     let mut tail = VecDeque::with_capacity(TAIL_LINES);
-    for line in rx {
+    let mut reader = BufReader::new(reader);
+    let mut buf = Vec::new();
+    // A read error ends the output like EOF; the exit status still decides.
+    while reader.read_until(b'\n', &mut buf).is_ok_and(|n| n > 0) {
+        // Lossy: compilers may quote non-UTF-8 source bytes.
+        let line = String::from_utf8_lossy(&buf).trim_end().to_owned();
+        buf.clear();
         if tail.len() == TAIL_LINES {
             tail.pop_front();
         }
         tail.push_back(line.clone());
         progress(BuildEvent::Line(line));
     }
-    for reader in readers {
-        // A reader only ends early on a read error, which EOF-ends the pipe too.
-        let _ = reader.join();
-    }
-    let status = child.wait().map_err(|source| KernelError::Spawn {
-        program: cmd.get_program().to_string_lossy().into_owned(),
-        source,
-    })?;
+    let status = child.wait().map_err(spawn_error)?;
     if status.success() {
         return Ok(());
     }
@@ -108,23 +103,19 @@ pub(crate) fn run_streamed(
     })
 }
 
-/// Sends each line of `stream` (lossily decoded: compilers may print
-/// non-UTF-8 source excerpts) until EOF.
-fn forward_lines(stream: Box<dyn Read + Send>, tx: &mpsc::Sender<String>) {
-    let mut reader = BufReader::new(stream);
-    let mut buf = Vec::new();
-    loop {
-        buf.clear();
-        match reader.read_until(b'\n', &mut buf) {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {
-                let line = String::from_utf8_lossy(&buf).trim_end().to_owned();
-                if tx.send(line).is_err() {
-                    return;
-                }
-            }
-        }
+/// A close-on-exec pipe: (read end, write end).
+fn pipe() -> io::Result<(File, OwnedFd)> {
+    let mut fds: [libc::c_int; 2] = [-1, -1];
+    // SAFETY: `fds` is a writable array of two ints, as pipe2(2) requires.
+    let rc = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
     }
+    // SAFETY: pipe2 succeeded, so fds[0] is an open descriptor nothing else owns.
+    let read = unsafe { OwnedFd::from_raw_fd(fds[0]) };
+    // SAFETY: likewise for the write end, fds[1].
+    let write = unsafe { OwnedFd::from_raw_fd(fds[1]) };
+    Ok((File::from(read), write))
 }
 
 /// Runs `cmd` and returns its trimmed stdout.
@@ -142,7 +133,9 @@ pub(crate) fn run_captured(stage: &str, mut cmd: Command) -> Result<String, Kern
     if !output.status.success() {
         return Err(KernelError::BuildFailed {
             stage: stage.to_owned(),
-            tail: String::from_utf8_lossy(&output.stderr).trim_end().to_owned(),
+            tail: String::from_utf8_lossy(&output.stderr)
+                .trim_end()
+                .to_owned(),
         });
     }
     Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
@@ -168,7 +161,9 @@ impl BuildLock {
             .open(path)
             .map_err(KernelError::io("create build lock", path))?;
         if !flock(&file, libc::LOCK_EX | libc::LOCK_NB).map_err(KernelError::io("lock", path))? {
-            progress(BuildEvent::Stage("wait for another build of this kernel".to_owned()));
+            progress(BuildEvent::Stage(
+                "wait for another build of this kernel".to_owned(),
+            ));
             flock(&file, libc::LOCK_EX).map_err(KernelError::io("lock", path))?;
         }
         Ok(BuildLock { _file: file })
@@ -200,7 +195,10 @@ mod tests {
     #[test]
     fn failure_carries_the_tail_and_status() {
         let mut cmd = Command::new("sh");
-        cmd.args(["-c", "for i in $(seq 1 80); do echo line $i; done; echo oops >&2; exit 3"]);
+        cmd.args([
+            "-c",
+            "for i in $(seq 1 80); do echo line $i; done; echo oops >&2; exit 3",
+        ]);
         let mut lines = 0;
         let err = run_streamed("test stage", cmd, &mut |e| {
             if let BuildEvent::Line(_) = e {

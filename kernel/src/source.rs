@@ -164,11 +164,14 @@ mod tests {
     fn cache_id_is_stable() {
         // Pinned: a change here silently invalidates every user's cache, so
         // it must be deliberate (bump RECIPE instead of editing the hash).
-        assert_eq!(cache_id_for("debian-tarball x size=1 mtime=2", "CONFIG_A=y\n"), {
-            let mut h = Sha256::new();
-            h.update(b"ktstr-kernel-build v1\nsource: debian-tarball x size=1 mtime=2\nfragment:\nCONFIG_A=y\n");
-            hex::encode(h.finalize())[..12].to_owned()
-        });
+        assert_eq!(
+            cache_id_for("debian-tarball x size=1 mtime=2", "CONFIG_A=y\n"),
+            {
+                let mut h = Sha256::new();
+                h.update(b"ktstr-kernel-build v1\nsource: debian-tarball x size=1 mtime=2\nfragment:\nCONFIG_A=y\n");
+                hex::encode(h.finalize())[..12].to_owned()
+            }
+        );
         assert_eq!(cache_id_for("a", "b"), cache_id_for("a", "b"));
         assert_ne!(cache_id_for("a", "b"), cache_id_for("a", "c"));
         assert_ne!(cache_id_for("a", "b"), cache_id_for("x", "b"));

@@ -7,17 +7,20 @@
 //! ```
 //! use ktstr_model::Topology;
 //! let t: Topology = "2,4,2,1".parse().unwrap();
-//! assert_eq!(t.cpus(), 16);
+//! assert_eq!(t.cpus(), 8);
 //! assert_eq!(t.to_string(), "2n4l2c1t");
 //! ```
 #![deny(missing_docs)]
 
+pub mod catalog;
 mod cpulist;
 mod plan;
+mod scenario;
 mod topology;
 mod topology_match;
 
 pub use cpulist::{format_cpulist, parse_cpulist};
-pub use plan::{GuestPlan, GuestTask, PLAN_PATH};
+pub use plan::{GuestPlan, GuestTask, SchedulerLaunch, PLAN_PATH};
+pub use scenario::*;
 pub use topology::{CpuPlace, Topology, TopologyError, MAX_CPUS};
 pub use topology_match::{compare_topology, TopologyMatch};

@@ -1,16 +1,4 @@
-//! The frame format shared by every transport.
-//!
-//! ```text
-//! offset  size  field
-//!      0     4  FRAME_MAGIC, b"KTSW"
-//!      4     4  payload length, u32 little-endian, at most MAX_PAYLOAD_LEN
-//!      8     4  CRC32 (IEEE, crc32fast) of the payload, u32 little-endian
-//!     12   len  payload: one postcard-encoded Message
-//! ```
-//!
-//! The magic lets a reader find the next frame after garbage, the length
-//! bound keeps a corrupt header from making it wait for (or buffer) gigabytes,
-//! and the CRC rejects torn or overwritten frames before postcard sees them.
+//! Frame encoding; the format is described in the crate docs.
 
 use crate::{Message, WireError};
 

@@ -14,6 +14,14 @@ pub enum Message {
     Log(LogLine),
     /// Sent last, just before the guest powers off.
     Done(Done),
+    /// The scheduler under test attached, exited or was disabled by the kernel.
+    Scheduler(SchedulerEvent),
+    /// A scenario phase began: which CPUs each cgroup may use from now on.
+    Phase(PhaseEvent),
+    /// A worker's final numbers (also sent for a worker that died).
+    Worker(WorkerReport),
+    /// A step's operations were applied (or failed).
+    Step(StepEvent),
 }
 
 /// What the guest saw of itself at start-up.
@@ -90,4 +98,94 @@ pub struct Done {
     pub ring_drops: u64,
     /// An error that ended the guest's work early, if any.
     pub error: Option<String>,
+}
+
+/// What happened to the scheduler under test.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SchedulerEvent {
+    /// `/sys/kernel/sched_ext/state` became `enabled` with `root/ops` = `ops`.
+    Attached {
+        /// CLOCK_BOOTTIME in nanoseconds.
+        at_ns: u64,
+        /// The BPF scheduler's name.
+        ops: String,
+        /// Time from starting the binary to attachment.
+        after_ns: u64,
+    },
+    /// The scheduler did not attach in time, exited, or the kernel disabled it.
+    Died {
+        /// CLOCK_BOOTTIME in nanoseconds.
+        at_ns: u64,
+        /// The kernel's reason (e.g. `runnable task stall`) or what the guest saw.
+        reason: String,
+        /// The kernel's sched_ext lines from `/dev/kmsg`.
+        kernel_log: Vec<String>,
+        /// The last lines the scheduler printed.
+        output: Vec<String>,
+        /// Its exit status, if it exited.
+        exit_status: Option<i32>,
+    },
+}
+
+/// The start of a scenario phase. Phases with an odd `index` are transitions
+/// (cpusets are changing) and isolation is not judged in them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhaseEvent {
+    /// Phase number, from 0.
+    pub index: u32,
+    /// CLOCK_BOOTTIME in nanoseconds.
+    pub at_ns: u64,
+    /// For each cgroup (path under the scenario root): its effective CPUs.
+    pub cpusets: Vec<(String, Vec<u32>)>,
+    /// For each cgroup: the indices of the workers in it during this phase (a
+    /// worker moved by a step belongs to its new cgroup from the next phase on).
+    pub members: Vec<(String, Vec<u32>)>,
+}
+
+/// A step's operations, applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepEvent {
+    /// Step number, from 0.
+    pub index: u32,
+    /// CLOCK_BOOTTIME in nanoseconds.
+    pub at_ns: u64,
+    /// One line per operation.
+    pub ops: Vec<String>,
+    /// Operations that failed, with the reason.
+    pub errors: Vec<String>,
+}
+
+/// One worker's numbers over the run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerReport {
+    /// The cgroup the worker was declared in (path under the scenario root).
+    pub cgroup: String,
+    /// Worker index within the scenario.
+    pub index: u32,
+    /// Process id in the guest.
+    pub pid: i32,
+    /// The work type's name.
+    pub work: String,
+    /// Units of work done (type-specific: loop iterations, round trips, ...).
+    pub work_units: u64,
+    /// CPU time used.
+    pub cpu_ns: u64,
+    /// Wall time from start to stop.
+    pub wall_ns: u64,
+    /// Longest time between two progress checkpoints.
+    pub max_gap_ns: u64,
+    /// The CPU the worker was on when that gap ended.
+    pub max_gap_cpu: u32,
+    /// When that gap ended, relative to the worker's start.
+    pub max_gap_at_ns: u64,
+    /// CPU changes seen between checkpoints.
+    pub migrations: u64,
+    /// CPUs used, per phase: `(phase index, CPUs)`.
+    pub cpus_by_phase: Vec<(u32, Vec<u32>)>,
+    /// Wake-up latencies for blocking work types (bounded reservoir sample).
+    pub wake_latencies_ns: Vec<u64>,
+    /// Time spent runnable but waiting for a CPU (`/proc/<pid>/schedstat`).
+    pub run_delay_ns: u64,
+    /// Why the worker ended abnormally (signal, exit code), if it did.
+    pub died: Option<String>,
 }

@@ -1,32 +1,4 @@
-//! The guest→host byte ring in shared memory.
-//!
-//! The guest (one producer) and the host (one consumer) map the same physical
-//! pages, possibly in different processes or VMs. The region starts with a
-//! 64-byte header; the data area follows it:
-//!
-//! ```text
-//! offset  size  field           written by
-//!      0     8  magic           producer, last, at init (RING_MAGIC)
-//!      8     4  version         producer, at init (RING_VERSION)
-//!     12     4  capacity        producer, at init: data area bytes
-//!     16     8  write_pos       producer: total bytes ever committed
-//!     24     8  read_pos        consumer: total bytes ever consumed
-//!     32     8  dropped_frames  producer: frames refused because the ring was full
-//!     40     8  dropped_bytes   producer: bytes of those frames
-//!     48    16  reserved, zero
-//!     64   cap  data
-//! ```
-//!
-//! All fields are little-endian (both sides are x86-64) and naturally aligned.
-//! Positions only grow; byte `p` of the stream lives at `data[p % capacity]`,
-//! so the capacity need not be a power of two. The producer copies a frame in
-//! and then publishes `write_pos` (Release); the consumer loads it (Acquire),
-//! copies the bytes out and publishes `read_pos` (Release), which the
-//! producer loads (Acquire) before reusing that space.
-//!
-//! The producer never waits: a frame that does not fit is dropped whole and
-//! counted, because a guest stalled on a slow host would distort the very
-//! scheduling behaviour under test.
+//! The shared-memory ring; its layout is described in the crate docs.
 
 use std::fmt;
 use std::ptr;

@@ -142,7 +142,6 @@ pub(super) fn run(b: &QemuBackend, spec: &VmSpec, on_message: &mut dyn FnMut(&Me
     // The guest's last frames may land between our last poll and its power-off.
     poll_ring(&map, &mut reader, &mut buf, &mut ring, &mut sink);
     poll_serial(&serial_path, &mut serial_file, &mut buf, &mut serial, &mut sink);
-    drop(sink);
     let _ = console_thread.map(JoinHandle::join);
     let _ = stderr_thread.map(JoinHandle::join);
     child.0 = None;

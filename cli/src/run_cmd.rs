@@ -1,0 +1,181 @@
+//! `ktstr run`: scenarios × schedulers, each in its own VM, judged on the host.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::anyhow;
+use clap::Args;
+use ktstr_eval::{evaluate, Accel, RunInput, Verdict, VmEnd};
+use ktstr_model::{catalog, GuestPlan, GuestTask, Scenario, SchedulerLaunch, Topology};
+use ktstr_vmm::{VmExit, VmOutcome};
+use serde::Serialize;
+
+use crate::boot::{select_backend, BackendChoice};
+use crate::failure::{Failure, OrUsage, EXIT_FAILED};
+use crate::scheduler_arg::{self, SchedulerArg, EEVDF};
+use crate::vm_run::{self, VmRequest};
+use crate::{kernel_cmd, CmdResult};
+
+/// Where the scheduler binary goes in the guest.
+const GUEST_BIN_DIR: &str = "/ktstr/bin";
+
+#[derive(Args)]
+pub(crate) struct RunArgs {
+    /// Scheduler(s): `eevdf`, a built one by name (`scx_simple`, `simple`), or a path;
+    /// arguments may follow inside the quotes (`"scx_qmap -t 2"`). Repeatable.
+    #[arg(long, short = 's', default_value = EEVDF)]
+    scheduler: Vec<String>,
+    /// Scenario(s): a catalog name (see `ktstr list`) or a TOML file. Default: the whole catalog.
+    #[arg(long = "scenario", short = 'c')]
+    scenarios: Vec<String>,
+    /// Topology as N,L,C,T (for scenarios that do not fix their own).
+    #[arg(long, short = 't', default_value = "1,2,2,1")]
+    topology: String,
+    /// Kernel: a cache id (prefix) or a path to a bzImage.
+    #[arg(long)]
+    kernel: Option<String>,
+    /// Guest memory in MiB.
+    #[arg(long)]
+    memory: Option<u32>,
+    /// VM backend.
+    #[arg(long, value_enum, default_value = "auto")]
+    backend: BackendChoice,
+    /// Seconds the scheduler may take to attach.
+    #[arg(long, default_value_t = 30)]
+    attach_timeout: u64,
+    /// Print JSON instead of the human report.
+    #[arg(long)]
+    json: bool,
+}
+
+/// One scenario under one scheduler.
+#[derive(Serialize)]
+struct RunRecord {
+    scenario: String,
+    scheduler: String,
+    topology: String,
+    backend: &'static str,
+    accel: String,
+    wall_ms: f64,
+    boot_ms: Option<f64>,
+    topology_mismatches: Vec<String>,
+    verdict: Verdict,
+}
+
+pub(crate) fn run(a: RunArgs) -> CmdResult {
+    let default_topo: Topology = a.topology.parse().or_usage()?;
+    let scenarios = resolve_scenarios(&a.scenarios)?;
+    let kernel = kernel_cmd::resolve(a.kernel.as_deref())?;
+    let schedulers: Vec<SchedulerArg> = a.scheduler.iter().map(|s| scheduler_arg::resolve(s, &kernel.resolved)).collect::<Result<_, _>>()?;
+    for s in &scenarios {
+        let topo = s.topology.unwrap_or(default_topo);
+        s.validate(&topo).map_err(|e| Failure::usage(anyhow!("scenario `{}` is invalid: {e}", s.name)))?;
+    }
+    let backend = select_backend(a.backend)?;
+
+    let mut records = Vec::new();
+    for sched in &schedulers {
+        for scenario in &scenarios {
+            let topo = scenario.topology.unwrap_or(default_topo);
+            if !a.json {
+                eprintln!("running {} under {} on {} ...", scenario.name, sched.label(), topo);
+            }
+            let rec = run_one(scenario, sched, topo, &a, &kernel.image, backend.as_ref())?;
+            if !a.json {
+                println!("{}", rec.verdict.render_text());
+                for m in &rec.topology_mismatches {
+                    println!("  topology mismatch: {m}");
+                }
+                println!();
+            }
+            let interrupted = rec.verdict.checks.is_empty() && ktstr_vmm::stop_requested();
+            records.push(rec);
+            if interrupted || ktstr_vmm::stop_requested() {
+                return Err(Failure::failed(anyhow!("interrupted")));
+            }
+        }
+    }
+    let failed = records.iter().filter(|r| !r.verdict.passed() || !r.topology_mismatches.is_empty()).count();
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&records).map_err(Failure::failed)?);
+    } else {
+        print_summary(&records);
+    }
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(EXIT_FAILED) })
+}
+
+fn run_one(scenario: &Scenario, sched: &SchedulerArg, topo: Topology, a: &RunArgs, image: &Path, backend: &dyn ktstr_vmm::Backend) -> Result<RunRecord, Failure> {
+    let mut binaries = Vec::new();
+    let launch = sched.host_path.as_ref().map(|p| {
+        let guest_path = format!("{GUEST_BIN_DIR}/{}", sched.name);
+        binaries.push((p.clone(), guest_path.clone()));
+        SchedulerLaunch { guest_path, args: sched.args.clone(), attach_timeout_ms: a.attach_timeout * 1000 }
+    });
+    let plan = GuestPlan { topology: topo, task: GuestTask::Scenario { scenario: Box::new(scenario.clone()), scheduler: launch } };
+    // Boot and attach take seconds under TCG; the workload is bounded by the scenario.
+    let timeout = Duration::from_millis(scenario.duration_ms * 3) + Duration::from_secs(90 + a.attach_timeout);
+    let req = VmRequest { image: image.to_path_buf(), plan, present: topo, memory_mib: a.memory, timeout, binaries, backend };
+    let res = vm_run::run(req, &mut |_| {})?;
+    let input = RunInput {
+        scenario: scenario.clone(),
+        scheduler: sched.label(),
+        topology: topo.to_string(),
+        accel: if res.outcome.accel == ktstr_vmm::Accel::Kvm { Accel::Kvm } else { Accel::Tcg },
+        messages: res.outcome.messages.clone(),
+        console: res.outcome.console.text(),
+        vm_exit: vm_end(&res.outcome),
+        wire_loss: res.outcome.wire.has_loss().then(|| format!("{:?}", res.outcome.wire)),
+    };
+    let verdict = evaluate(&input);
+    Ok(RunRecord {
+        scenario: scenario.name.clone(),
+        scheduler: sched.label(),
+        topology: topo.to_string(),
+        backend: res.outcome.backend,
+        accel: res.outcome.accel.to_string(),
+        wall_ms: res.outcome.wall.as_secs_f64() * 1e3,
+        boot_ms: res.hello.as_ref().map(|h| h.boot_ns as f64 / 1e6),
+        // A scheduler is only judged on the topology it was asked to run on.
+        topology_mismatches: if res.hello.is_some() { res.topology.mismatches } else { Vec::new() },
+        verdict,
+    })
+}
+
+fn vm_end(o: &VmOutcome) -> VmEnd {
+    match &o.exit {
+        VmExit::Completed => VmEnd::Completed,
+        VmExit::KernelPanic { text } => VmEnd::KernelPanic { text: text.clone() },
+        VmExit::Timeout { last_lines, .. } => VmEnd::Timeout { last_lines: last_lines.clone() },
+        VmExit::NoResult { last_lines, .. } => VmEnd::NoResult { last_lines: last_lines.clone() },
+        VmExit::Interrupted => VmEnd::Interrupted,
+    }
+}
+
+/// Catalog names or TOML files; none = the whole catalog.
+fn resolve_scenarios(names: &[String]) -> Result<Vec<Scenario>, Failure> {
+    if names.is_empty() {
+        return Ok(catalog::catalog());
+    }
+    names
+        .iter()
+        .map(|n| {
+            let p = Path::new(n);
+            if n.ends_with(".toml") || p.is_file() {
+                let text = std::fs::read_to_string(p).map_err(|e| Failure::usage(anyhow!("failed to read scenario file `{n}`: {e}")))?;
+                Scenario::from_toml(&text).map_err(|e| Failure::usage(anyhow!("scenario file `{n}` is malformed: {e}")))
+            } else {
+                catalog::find(n).ok_or_else(|| Failure::usage(anyhow!("unknown scenario `{n}`\nhint: `ktstr list` shows the catalog; a path to a .toml file also works")))
+            }
+        })
+        .collect()
+}
+
+fn print_summary(records: &[RunRecord]) {
+    let passed = records.iter().filter(|r| r.verdict.passed() && r.topology_mismatches.is_empty()).count();
+    println!("summary: {passed} of {} runs passed", records.len());
+    for r in records {
+        let ok = r.verdict.passed() && r.topology_mismatches.is_empty();
+        println!("  {}  {:<20} {:<16} {}  {:.1} s", if ok { "PASS" } else { "FAIL" }, r.scenario, r.scheduler, r.topology, r.wall_ms / 1e3);
+    }
+}

@@ -1,0 +1,188 @@
+//! Did same-type CPU-bound workers of a cgroup get equal shares?
+
+use ktstr_wire::WorkerReport;
+
+use super::{plural, CheckResult, Detail, DetailKind};
+use crate::context::{rate, Ctx};
+use crate::render::{secs, si};
+use crate::stats::spread_pct;
+
+/// Same-type workers of one cgroup that should have progressed equally.
+pub(crate) struct FairGroup<'a> {
+    pub cgroup: &'a str,
+    pub work: &'a str,
+    /// The compared workers and their work rates (units per wall second).
+    pub workers: Vec<(&'a WorkerReport, f64)>,
+    /// `(max - min) / mean` of the rates, percent.
+    pub spread_pct: f64,
+}
+
+/// The groups the fairness check judges: CPU-bound work, `normal` policy, one
+/// nice value, the whole cpuset (see [`Ctx::fair_comparable`]). Rates are
+/// compared rather than raw units so that workers stopped by a step still
+/// compare; workers that ran less than 90% of the group's longest wall time
+/// (spawned later, so under different competition) and dead workers are left out.
+pub(crate) fn fair_groups<'a>(ctx: &Ctx<'a>) -> Vec<FairGroup<'a>> {
+    let mut out = Vec::new();
+    for ((cgroup, work), workers) in ctx.by_cgroup_work() {
+        if !ctx.fair_comparable(cgroup, work) {
+            continue;
+        }
+        let longest = workers.iter().map(|w| w.wall_ns).max().unwrap_or(0);
+        let compared: Vec<(&WorkerReport, f64)> = workers
+            .into_iter()
+            .filter(|w| w.died.is_none() && w.wall_ns as u128 * 10 >= longest as u128 * 9)
+            .filter_map(|w| Some((w, rate(w)?)))
+            .collect();
+        if compared.len() < 2 {
+            continue;
+        }
+        let rates: Vec<f64> = compared.iter().map(|(_, r)| *r).collect();
+        if let Some(spread) = spread_pct(&rates) {
+            out.push(FairGroup {
+                cgroup,
+                work,
+                workers: compared,
+                spread_pct: spread,
+            });
+        }
+    }
+    out
+}
+
+pub(crate) fn check(ctx: &Ctx<'_>) -> CheckResult {
+    if ctx.t.skip_fairness {
+        return CheckResult::skip("fairness", "the scenario sets skip_fairness");
+    }
+    let groups = fair_groups(ctx);
+    let Some(worst) = groups
+        .iter()
+        .max_by(|a, b| a.spread_pct.total_cmp(&b.spread_pct))
+    else {
+        return CheckResult::skip(
+            "fairness",
+            "no cgroup has 2 comparable CPU-bound workers of one type, policy and nice",
+        );
+    };
+    let limit = ctx.t.max_spread_pct;
+    let details = groups
+        .iter()
+        .filter(|g| g.spread_pct > limit)
+        .map(|g| unfair(g, limit))
+        .collect();
+    CheckResult::judge(
+        "fairness",
+        details,
+        || {
+            format!(
+                "worst spread {:.1}% among `{}` workers of `{}` (limit {limit:.0}%)",
+                worst.spread_pct, worst.work, worst.cgroup
+            )
+        },
+        |d| format!("{} over {limit:.0}% spread", plural(d.len(), "group")),
+    )
+}
+
+fn unfair(g: &FairGroup<'_>, limit: f64) -> Detail {
+    let cmp = |a: &&(&WorkerReport, f64), b: &&(&WorkerReport, f64)| a.1.total_cmp(&b.1);
+    let (slow, fast) = (
+        g.workers.iter().min_by(cmp).expect("2+ workers"),
+        g.workers.iter().max_by(cmp).expect("2+ workers"),
+    );
+    let message = format!(
+        "{} `{}` workers spread {:.1}% (limit {limit:.0}%): worker {} did {} units/s, worker {} {} units/s",
+        g.workers.len(),
+        g.work,
+        g.spread_pct,
+        slow.0.index,
+        si(slow.1),
+        fast.0.index,
+        si(fast.1),
+    );
+    let evidence = g.workers.iter().map(|(w, r)| {
+        format!(
+            "worker {}: {} units/s over {}",
+            w.index,
+            si(*r),
+            secs(w.wall_ns)
+        )
+    });
+    Detail::new(DetailKind::Fairness, message)
+        .cgroup(g.cgroup)
+        .evidence(evidence)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::Status;
+    use crate::testkit::*;
+    use ktstr_model::WorkType;
+
+    fn spinners(units: &[u64]) -> crate::RunInput {
+        input(
+            scenario(vec![cgroup(
+                "a",
+                vec![group(units.len() as u32, WorkType::Spin)],
+            )]),
+            units
+                .iter()
+                .enumerate()
+                .map(|(i, u)| worker("a", i as u32, "spin", *u))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn equal_spinners_pass() {
+        let r = run(check, &spinners(&[1000, 1100, 1050]));
+        assert_eq!(r.status, Status::Pass);
+        assert_eq!(
+            r.summary,
+            "worst spread 9.5% among `spin` workers of `a` (limit 35%)"
+        );
+    }
+
+    #[test]
+    fn unequal_spinners_fail() {
+        let r = run(check, &spinners(&[1000, 2000]));
+        assert_eq!(r.status, Status::Fail);
+        assert_eq!(
+            r.details[0].message,
+            "2 `spin` workers spread 66.7% (limit 35%): worker 0 did 500 units/s, worker 1 1.0k units/s"
+        );
+        assert_eq!(r.details[0].evidence.len(), 2);
+    }
+
+    #[test]
+    fn skips_when_not_comparable() {
+        let mut i = spinners(&[1000, 2000]);
+        i.scenario.thresholds.skip_fairness = true;
+        assert_eq!(run(check, &i).status, Status::Skip);
+
+        let mut i = spinners(&[1000, 2000]);
+        i.scenario.cgroups[0].workers[0].work = WorkType::Yield;
+        for m in &mut i.messages {
+            if let ktstr_wire::Message::Worker(w) = m {
+                w.work = "yield".into();
+            }
+        }
+        assert_eq!(run(check, &i).status, Status::Skip);
+
+        let mut i = spinners(&[1000, 2000]);
+        i.scenario.cgroups[0].workers[0].nice = 5;
+        let mut other = group(1, WorkType::Spin);
+        other.nice = 0;
+        i.scenario.cgroups[0].workers.push(other);
+        assert_eq!(run(check, &i).status, Status::Skip);
+    }
+
+    #[test]
+    fn late_workers_are_left_out() {
+        let mut i = spinners(&[1000, 1000, 100]);
+        if let ktstr_wire::Message::Worker(w) = &mut i.messages[2] {
+            w.wall_ns /= 4;
+        }
+        assert_eq!(run(check, &i).status, Status::Pass);
+    }
+}

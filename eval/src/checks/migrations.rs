@@ -1,0 +1,96 @@
+//! Did any worker bounce between CPUs too often?
+
+use super::{plural, CheckResult, Detail, DetailKind};
+use crate::context::{base_name, Ctx};
+use crate::render::secs;
+
+/// Workers that ran less than this are not judged: a few migrations at
+/// start-up would read as a high rate.
+const MIN_WALL_NS: u64 = 100_000_000;
+
+/// Migrations per second of wall time, per worker, against the limit.
+/// `affinity_churn` workers migrate on purpose and are not judged.
+pub(crate) fn check(ctx: &Ctx<'_>) -> CheckResult {
+    let judged: Vec<_> = ctx
+        .workers
+        .iter()
+        .filter(|w| w.wall_ns >= MIN_WALL_NS && base_name(&w.work) != "affinity_churn")
+        .map(|w| (*w, w.migrations as f64 / (w.wall_ns as f64 / 1e9)))
+        .collect();
+    let Some(worst) = judged.iter().map(|(_, r)| *r).max_by(f64::total_cmp) else {
+        return CheckResult::skip("migrations", "no worker ran long enough to judge");
+    };
+    let limit = ctx.t.max_migrations_per_sec;
+    let details = judged
+        .iter()
+        .filter(|(_, r)| *r > limit)
+        .map(|(w, r)| {
+            Detail::new(
+                DetailKind::Migration,
+                format!(
+                    "migrated {} times in {} ({r:.0}/s, limit {limit:.0}/s)",
+                    w.migrations,
+                    secs(w.wall_ns)
+                ),
+            )
+            .cgroup(&w.cgroup)
+            .worker(w.index)
+        })
+        .collect();
+    CheckResult::judge(
+        "migrations",
+        details,
+        || format!("highest {worst:.1}/s (limit {limit:.0}/s)"),
+        |d| format!("{} over {limit:.0} migrations/s", plural(d.len(), "worker")),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::Status;
+    use crate::testkit::*;
+    use ktstr_wire::Message;
+
+    fn migrating(n: u64, work: &str) -> crate::RunInput {
+        let mut i = two_spinners();
+        if let Message::Worker(w) = &mut i.messages[0] {
+            w.migrations = n;
+            w.work = work.into();
+        }
+        i
+    }
+
+    #[test]
+    fn few_migrations_pass() {
+        let r = run(check, &migrating(300, "spin"));
+        assert_eq!(r.status, Status::Pass);
+        assert_eq!(r.summary, "highest 150.0/s (limit 200/s)");
+    }
+
+    #[test]
+    fn many_migrations_fail() {
+        let r = run(check, &migrating(1234, "spin"));
+        assert_eq!(r.status, Status::Fail);
+        assert_eq!(
+            r.details[0].message,
+            "migrated 1234 times in 2.0 s (617/s, limit 200/s)"
+        );
+        assert_eq!(r.details[0].worker, Some(0));
+    }
+
+    #[test]
+    fn affinity_churn_and_short_workers_are_not_judged() {
+        assert_eq!(
+            run(check, &migrating(5000, "affinity_churn")).status,
+            Status::Pass
+        );
+        let mut i = two_spinners();
+        for m in &mut i.messages {
+            if let Message::Worker(w) = m {
+                w.wall_ns = 1_000_000;
+            }
+        }
+        assert_eq!(run(check, &i).status, Status::Skip);
+    }
+}

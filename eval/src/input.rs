@@ -1,0 +1,100 @@
+//! What a run left behind, as eval receives it.
+
+use std::fmt;
+use std::str::FromStr;
+
+use ktstr_model::Scenario;
+use ktstr_wire::Message;
+use serde::Serialize;
+
+use crate::EvalError;
+
+/// How the guest's CPUs were provided; it picks the default [`Thresholds`](crate::Thresholds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Accel {
+    /// Hardware virtualization: vCPUs run at near native speed.
+    Kvm,
+    /// QEMU's software emulation: every vCPU is a host thread emulating
+    /// instructions, so timing is an order of magnitude noisier.
+    Tcg,
+}
+
+impl Accel {
+    /// The lowercase name, as accepted by [`FromStr`].
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Accel::Kvm => "kvm",
+            Accel::Tcg => "tcg",
+        }
+    }
+}
+
+impl fmt::Display for Accel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Accel {
+    type Err = EvalError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "kvm" => Ok(Accel::Kvm),
+            "tcg" => Ok(Accel::Tcg),
+            _ => Err(EvalError::UnknownAccel(s.to_string())),
+        }
+    }
+}
+
+/// How the VM ended, as seen from the host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum VmEnd {
+    /// The guest powered off by itself.
+    Completed,
+    /// The guest kernel panicked.
+    KernelPanic {
+        /// The panic message and what the console showed around it.
+        text: String,
+    },
+    /// The host gave up waiting.
+    Timeout {
+        /// The last console lines before the timeout.
+        last_lines: Vec<String>,
+    },
+    /// The VM exited without the guest's final message.
+    NoResult {
+        /// The last console lines.
+        last_lines: Vec<String>,
+    },
+    /// The user interrupted the run.
+    Interrupted,
+}
+
+/// Everything eval judges a run by.
+///
+/// Worker reports are matched to the scenario's worker groups by cgroup and
+/// work type name: [`WorkerReport::work`](ktstr_wire::WorkerReport::work)
+/// starts with the `WorkType`'s snake_case tag (`spin`, `cache_pressure`, ...),
+/// optionally followed by parameters after a non-identifier character.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunInput {
+    /// The scenario that ran.
+    pub scenario: Scenario,
+    /// The scheduler's name; `eevdf` (any case) when no BPF scheduler runs.
+    pub scheduler: String,
+    /// The topology label, e.g. `2n4l2c1t`.
+    pub topology: String,
+    /// How the vCPUs were provided.
+    pub accel: Accel,
+    /// Every message decoded from the guest, in arrival order.
+    pub messages: Vec<Message>,
+    /// The guest's serial console output.
+    pub console: String,
+    /// How the VM ended.
+    pub vm_exit: VmEnd,
+    /// Frames lost or corrupted between guest and host, described, if any.
+    pub wire_loss: Option<String>,
+}

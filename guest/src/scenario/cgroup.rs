@@ -1,0 +1,112 @@
+//! The scenario's cgroup v2 tree under `/sys/fs/cgroup/ktstr`.
+
+use std::fs;
+use std::path::PathBuf;
+
+use ktstr_model::{format_cpulist, parse_cpulist};
+
+/// Where cgroup2 is mounted in the guest.
+const CGROUP_ROOT: &str = "/sys/fs/cgroup";
+/// Controllers every level enables for its children.
+const CONTROLLERS: &str = "+cpuset +cpu";
+
+/// The scenario's cgroups, removed on drop.
+pub(crate) struct CgroupTree {
+    root: PathBuf,
+    created: Vec<String>,
+}
+
+impl CgroupTree {
+    /// Creates `/sys/fs/cgroup/ktstr` with the cpuset and cpu controllers enabled.
+    pub(crate) fn new() -> Result<CgroupTree, String> {
+        enable_controllers(std::path::Path::new(CGROUP_ROOT))?;
+        let root = PathBuf::from(CGROUP_ROOT).join("ktstr");
+        fs::create_dir_all(&root).map_err(|e| format!("failed to create {}: {e}", root.display()))?;
+        enable_controllers(&root)?;
+        Ok(CgroupTree { root, created: Vec::new() })
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.root.join(name)
+    }
+
+    /// Creates cgroup `name` (`a/b` nests under `a`, which must exist).
+    pub(crate) fn create(&mut self, name: &str) -> Result<(), String> {
+        let p = self.path(name);
+        fs::create_dir_all(&p).map_err(|e| format!("failed to create cgroup `{name}`: {e}"))?;
+        if let Some(parent) = p.parent() {
+            if parent != self.root {
+                enable_controllers(parent)?;
+            }
+        }
+        self.created.push(name.to_string());
+        Ok(())
+    }
+
+    /// Sets (or with an empty list, clears) the cgroup's `cpuset.cpus`.
+    pub(crate) fn set_cpus(&self, name: &str, cpus: &[u32]) -> Result<(), String> {
+        let text = format_cpulist(cpus);
+        write(&self.path(name).join("cpuset.cpus"), if text.is_empty() { "\n" } else { &text })
+            .map_err(|e| format!("failed to set cpuset of `{name}` to `{text}`: {e}"))
+    }
+
+    /// The cgroup's effective CPUs.
+    pub(crate) fn effective_cpus(&self, name: &str) -> Vec<u32> {
+        fs::read_to_string(self.path(name).join("cpuset.cpus.effective")).ok().and_then(|s| parse_cpulist(&s)).unwrap_or_default()
+    }
+
+    /// The cgroup's configured `cpuset.cpus` (empty when inherited).
+    pub(crate) fn configured_cpus(&self, name: &str) -> Vec<u32> {
+        fs::read_to_string(self.path(name).join("cpuset.cpus")).ok().and_then(|s| parse_cpulist(&s)).unwrap_or_default()
+    }
+
+    /// Moves a process into the cgroup.
+    pub(crate) fn add_pid(&self, name: &str, pid: i32) -> Result<(), String> {
+        write(&self.path(name).join("cgroup.procs"), &pid.to_string()).map_err(|e| format!("failed to move pid {pid} into `{name}`: {e}"))
+    }
+
+    /// Processes in the cgroup.
+    pub(crate) fn pids(&self, name: &str) -> Vec<i32> {
+        fs::read_to_string(self.path(name).join("cgroup.procs")).map(|s| s.lines().filter_map(|l| l.trim().parse().ok()).collect()).unwrap_or_default()
+    }
+
+    /// Removes a cgroup and its children (they must hold no processes).
+    pub(crate) fn remove(&mut self, name: &str) -> Result<(), String> {
+        let prefix = format!("{name}/");
+        let mut doomed: Vec<String> = self.created.iter().filter(|c| *c == name || c.starts_with(&prefix)).cloned().collect();
+        // Children first.
+        doomed.sort_by_key(|c| std::cmp::Reverse(c.matches('/').count()));
+        for c in &doomed {
+            fs::remove_dir(self.path(c)).map_err(|e| format!("failed to remove cgroup `{c}`: {e}"))?;
+        }
+        self.created.retain(|c| !doomed.contains(c));
+        Ok(())
+    }
+
+    /// Every cgroup created and not removed, in creation order.
+    pub(crate) fn names(&self) -> &[String] {
+        &self.created
+    }
+}
+
+impl Drop for CgroupTree {
+    fn drop(&mut self) {
+        let mut all = self.created.clone();
+        all.sort_by_key(|c| std::cmp::Reverse(c.matches('/').count()));
+        for c in all {
+            let _ = fs::remove_dir(self.path(&c));
+        }
+    }
+}
+
+fn enable_controllers(dir: &std::path::Path) -> Result<(), String> {
+    // The cpu controller may be unavailable with some configurations; cpuset is required.
+    if write(&dir.join("cgroup.subtree_control"), CONTROLLERS).is_err() {
+        write(&dir.join("cgroup.subtree_control"), "+cpuset").map_err(|e| format!("failed to enable the cpuset controller in {}: {e}", dir.display()))?;
+    }
+    Ok(())
+}
+
+fn write(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    fs::write(path, text)
+}

@@ -1,0 +1,121 @@
+//! Turning a worker group's declaration into processes in place: slots, roles,
+//! cgroup membership, policy, nice and affinity.
+
+use ktstr_model::{AffinityMode, Policy, Topology, WorkType, WorkerGroup};
+
+use crate::sys::{set_affinity, set_nice, set_policy};
+use crate::worker::shared::{next_random, MAX_CPUS};
+use crate::worker::Role;
+
+/// Roles for `count` workers of `work`, whose slots start at `first_slot`; also
+/// creates the pipes pipe pairs need (file descriptors inherited by the forks).
+pub(crate) fn roles(work: &WorkType, first_slot: usize, count: usize) -> std::io::Result<Vec<Role>> {
+    let mut out = Vec::with_capacity(count);
+    match work {
+        WorkType::PipePingPong | WorkType::FutexPingPong => {
+            for k in (0..count).step_by(2) {
+                let a = first_slot + k;
+                if k + 1 >= count {
+                    out.push(Role::Solo);
+                    break;
+                }
+                let pipes = if matches!(work, WorkType::PipePingPong) {
+                    let (ab_r, ab_w) = pipe()?;
+                    let (ba_r, ba_w) = pipe()?;
+                    (Some((ab_w, ba_r)), Some((ba_w, ab_r)))
+                } else {
+                    (None, None)
+                };
+                out.push(Role::PairFirst { peer: a + 1, pipes: pipes.0 });
+                out.push(Role::PairSecond { peer: a, pipes: pipes.1 });
+            }
+        }
+        WorkType::FutexFanOut { wakees } => {
+            let group = *wakees as usize + 1;
+            for k in 0..count {
+                let leader = first_slot + k - k % group;
+                out.push(if k % group == 0 { Role::Waker } else { Role::Wakee { waker: leader } });
+            }
+        }
+        _ => out.resize(count, Role::Solo),
+    }
+    Ok(out)
+}
+
+fn pipe() -> std::io::Result<(i32, i32)> {
+    let mut fds = [0i32; 2];
+    // SAFETY: pipe writes two fds into the valid local array.
+    if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok((fds[0], fds[1]))
+}
+
+/// Applies policy and nice to a placed worker.
+pub(crate) fn apply_policy(pid: i32, group: &WorkerGroup) -> Result<(), String> {
+    let policy = match group.policy {
+        Policy::Normal => libc::SCHED_OTHER,
+        Policy::Batch => libc::SCHED_BATCH,
+        Policy::Idle => libc::SCHED_IDLE,
+        Policy::Fifo => libc::SCHED_FIFO,
+        Policy::Rr => libc::SCHED_RR,
+    };
+    if policy != libc::SCHED_OTHER {
+        set_policy(pid, policy).map_err(|e| format!("failed to set policy {:?} on pid {pid}: {e}", group.policy))?;
+    }
+    if group.nice != 0 && matches!(group.policy, Policy::Normal | Policy::Batch) {
+        set_nice(pid, group.nice).map_err(|e| format!("failed to set nice {} on pid {pid}: {e}", group.nice))?;
+    }
+    Ok(())
+}
+
+/// Applies an affinity mode to the `ordinal`-th worker of a group whose cgroup
+/// allows `allowed`.
+pub(crate) fn apply_affinity(pid: i32, mode: AffinityMode, ordinal: usize, allowed: &[u32], topo: &Topology, rng: &mut u64) -> Result<(), String> {
+    if allowed.is_empty() {
+        return Ok(());
+    }
+    let cpus: Vec<u32> = match mode {
+        AffinityMode::Inherit => return Ok(()),
+        AffinityMode::SingleCpu => vec![allowed[ordinal % allowed.len()]],
+        AffinityMode::RandomSubset => {
+            let mut pool = allowed.to_vec();
+            let keep = pool.len().div_ceil(2);
+            // Partial Fisher-Yates: the first `keep` are a uniform random subset.
+            for i in 0..keep {
+                let j = i + (next_random(rng) as usize) % (pool.len() - i);
+                pool.swap(i, j);
+            }
+            pool.truncate(keep);
+            pool
+        }
+        AffinityMode::LlcAligned => {
+            let mut llcs: Vec<u32> = allowed.iter().map(|&c| topo.place(c).llc).collect();
+            llcs.dedup();
+            let llc = llcs[ordinal % llcs.len()];
+            allowed.iter().copied().filter(|&c| topo.place(c).llc == llc).collect()
+        }
+        AffinityMode::CrossCgroup => (0..MAX_CPUS as u32).collect(),
+    };
+    set_affinity(pid, &cpus).map_err(|e| format!("failed to set affinity of pid {pid} ({mode:?}): {e}"))
+}
+
+/// The work type's name, as in scenario files.
+pub(crate) fn work_name(work: &WorkType) -> &'static str {
+    match work {
+        WorkType::Spin => "spin",
+        WorkType::Yield => "yield",
+        WorkType::Mixed { .. } => "mixed",
+        WorkType::Bursty { .. } => "bursty",
+        WorkType::SyncIo { .. } => "sync_io",
+        WorkType::PipePingPong => "pipe_ping_pong",
+        WorkType::FutexPingPong => "futex_ping_pong",
+        WorkType::FutexFanOut { .. } => "futex_fan_out",
+        WorkType::CachePressure { .. } => "cache_pressure",
+        WorkType::ForkExit => "fork_exit",
+        WorkType::NiceSweep => "nice_sweep",
+        WorkType::AffinityChurn => "affinity_churn",
+        WorkType::PolicyChurn => "policy_churn",
+        WorkType::PageFaultChurn => "page_fault_churn",
+    }
+}

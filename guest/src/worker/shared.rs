@@ -1,0 +1,156 @@
+//! Memory shared between the controller (PID 1) and its forked workers.
+//!
+//! One anonymous `MAP_SHARED` mapping made before any fork: a header (phase,
+//! start gate) and one [`Slot`] per worker. Everything in it is an atomic, so
+//! both sides read and write it without locks, and a worker that dies leaves
+//! its numbers behind for the controller to report.
+
+use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
+
+/// CPUs a slot can record (the kernel fragment's `NR_CPUS`).
+pub(crate) const MAX_CPUS: usize = 128;
+/// Phases a slot can record CPUs for; later phases share the last entry.
+pub(crate) const MAX_PHASES: usize = 64;
+/// Wake latency samples kept per worker (reservoir).
+pub(crate) const WAKE_SAMPLES: usize = 256;
+/// Worker slots in one region.
+pub(crate) const MAX_WORKERS: usize = 512;
+
+/// Per-worker state.
+#[repr(C)]
+pub(crate) struct Slot {
+    /// Start gate: the worker waits for it to become 1 (a futex word).
+    pub go: AtomicU32,
+    pub stop: AtomicU32,
+    pub exited: AtomicU32,
+    pub work_units: AtomicU64,
+    pub start_ns: AtomicU64,
+    pub end_ns: AtomicU64,
+    pub cpu_ns: AtomicU64,
+    pub max_gap_ns: AtomicU64,
+    pub max_gap_cpu: AtomicU64,
+    pub max_gap_at_ns: AtomicU64,
+    pub migrations: AtomicU64,
+    pub run_delay_ns: AtomicU64,
+    pub wake_seen: AtomicU64,
+    /// A partner's "I woke you at" stamp, for pair work types.
+    pub wake_stamp: AtomicU64,
+    /// A futex word for pair and fan-out work types.
+    pub futex: AtomicU32,
+    pub acks: AtomicU32,
+    pub cpus: [[AtomicU64; MAX_CPUS / 64]; MAX_PHASES],
+    pub wake_ns: [AtomicU64; WAKE_SAMPLES],
+}
+
+/// The region's header.
+#[repr(C)]
+pub(crate) struct Header {
+    /// Current scenario phase (odd = transition).
+    pub phase: AtomicU32,
+    /// Pid of each slot's worker, for the controller.
+    pub pids: [AtomicI32; MAX_WORKERS],
+}
+
+#[repr(C)]
+struct Layout {
+    header: Header,
+    slots: [Slot; MAX_WORKERS],
+}
+
+/// The shared region. Created once by the controller; inherited by forks.
+pub(crate) struct Shared {
+    ptr: *mut Layout,
+}
+
+impl Shared {
+    /// Maps a zeroed region. Zero is a valid value for every atomic in it.
+    pub(crate) fn new() -> std::io::Result<Shared> {
+        let len = std::mem::size_of::<Layout>();
+        // SAFETY: a fresh anonymous shared mapping; the kernel zero-fills it and it
+        // aliases no Rust object.
+        let p = unsafe {
+            libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED | libc::MAP_ANONYMOUS, -1, 0)
+        };
+        if p == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(Shared { ptr: p.cast() })
+    }
+
+    /// The header.
+    pub(crate) fn header(&self) -> &Header {
+        // SAFETY: `ptr` points to a live, zero-initialised `Layout` for the life of
+        // `self` (unmapped only in drop); all fields are atomics, valid when zero,
+        // so shared references to them are sound across processes.
+        unsafe { &(*self.ptr).header }
+    }
+
+    /// Slot `i` (panics if `i >= MAX_WORKERS`, a controller bug).
+    pub(crate) fn slot(&self, i: usize) -> &Slot {
+        // SAFETY: as in `header`; the index is bounds-checked by the array access.
+        unsafe { &(*self.ptr).slots[i] }
+    }
+
+    /// The current phase.
+    pub(crate) fn phase(&self) -> u32 {
+        self.header().phase.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly the mapping made in `new`, once.
+        unsafe { libc::munmap(self.ptr.cast(), std::mem::size_of::<Layout>()) };
+    }
+}
+
+impl Slot {
+    /// Records that the worker ran on `cpu` during `phase`.
+    pub(crate) fn mark_cpu(&self, phase: u32, cpu: u32) {
+        let p = (phase as usize).min(MAX_PHASES - 1);
+        let c = cpu as usize % MAX_CPUS;
+        self.cpus[p][c / 64].fetch_or(1 << (c % 64), Ordering::Relaxed);
+    }
+
+    /// CPUs used per phase, for phases in which any were recorded.
+    pub(crate) fn cpus_by_phase(&self) -> Vec<(u32, Vec<u32>)> {
+        let mut out = Vec::new();
+        for (p, words) in self.cpus.iter().enumerate() {
+            let cpus: Vec<u32> = (0..MAX_CPUS as u32).filter(|&c| words[c as usize / 64].load(Ordering::Relaxed) & (1 << (c % 64)) != 0).collect();
+            if !cpus.is_empty() {
+                out.push((p as u32, cpus));
+            }
+        }
+        out
+    }
+
+    /// Adds a wake latency sample (reservoir sampling keeps a uniform subset).
+    pub(crate) fn add_wake(&self, ns: u64, rng: &mut u64) {
+        let seen = self.wake_seen.fetch_add(1, Ordering::Relaxed);
+        let idx = if (seen as usize) < WAKE_SAMPLES {
+            Some(seen as usize)
+        } else {
+            let r = (next_random(rng) % (seen + 1)) as usize;
+            (r < WAKE_SAMPLES).then_some(r)
+        };
+        if let Some(i) = idx {
+            self.wake_ns[i].store(ns, Ordering::Relaxed);
+        }
+    }
+
+    /// The wake latency samples.
+    pub(crate) fn wake_samples(&self) -> Vec<u64> {
+        let n = (self.wake_seen.load(Ordering::Relaxed) as usize).min(WAKE_SAMPLES);
+        self.wake_ns[..n].iter().map(|a| a.load(Ordering::Relaxed)).collect()
+    }
+}
+
+/// xorshift64: a tiny, seedable generator for sampling and random choices.
+pub(crate) fn next_random(state: &mut u64) -> u64 {
+    let mut x = (*state).max(1);
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    *state = x;
+    x
+}

@@ -1,0 +1,402 @@
+//! The canned scenarios.
+//!
+//! Each runs 2–4 s with a handful of workers, because the guest may be emulated
+//! (TCG) on two host cores, and each is valid on any topology with at least two
+//! LLCs and four CPUs: cpusets are LLC ids or `split` parts, never fixed CPU lists.
+//!
+//! ```
+//! use ktstr_model::catalog;
+//! let steady = catalog::find("steady").unwrap();
+//! steady.validate(&"1,2,2,1".parse().unwrap()).unwrap();
+//! assert!(catalog::catalog().iter().all(|s| s.name != "fault-freeze"));
+//! assert!(catalog::find("fault-freeze").is_some());
+//! ```
+
+use crate::{
+    AffinityMode, CgroupSpec, CpusetSpec, Fault, Hold, Op, Policy, Scenario, WorkType, WorkerGroup,
+};
+
+/// The scenarios a full run executes, in a stable order.
+pub fn catalog() -> Vec<Scenario> {
+    vec![
+        steady(),
+        mixed(),
+        cpuset_llc_split(),
+        cpuset_swap(),
+        cpuset_change(),
+        cgroup_churn(),
+        oversubscribe(),
+        affinity_churn(),
+        nested(),
+        wake_pingpong(),
+        futex_fanout(),
+        bursty_io(),
+        policy_mix(),
+        churn(),
+        cache_pressure(),
+        move_all(),
+    ]
+}
+
+/// Scenarios with a deliberate fault, which a correct run must report as failed.
+/// They prove the checks work and are not part of [`catalog`].
+pub fn fault_scenarios() -> Vec<Scenario> {
+    vec![fault_escape(), fault_freeze(), fault_starve()]
+}
+
+/// The scenario called `name`, from [`catalog`] or [`fault_scenarios`].
+pub fn find(name: &str) -> Option<Scenario> {
+    catalog()
+        .into_iter()
+        .chain(fault_scenarios())
+        .find(|s| s.name == name)
+}
+
+fn split(index: u32, of: u32) -> CpusetSpec {
+    CpusetSpec::Split { index, of }
+}
+
+fn llc(id: u32) -> CpusetSpec {
+    CpusetSpec::Llcs(vec![id])
+}
+
+fn steady() -> Scenario {
+    Scenario::builder("steady")
+        .description("Two cgroups of spinners share every CPU; the baseline for fairness and gaps.")
+        .cgroup("a", |c| c.workers(2, WorkType::Spin))
+        .cgroup("b", |c| c.workers(2, WorkType::Spin))
+        .build()
+}
+
+fn mixed() -> Scenario {
+    Scenario::builder("mixed")
+        .description("Spinners, yielders, spin-then-yield and bursty workers in one cgroup.")
+        .cgroup("mix", |c| {
+            c.workers(1, WorkType::Spin)
+                .workers(1, WorkType::Yield)
+                .workers(2, WorkType::Mixed { spin_us: 500 })
+                .workers(
+                    2,
+                    WorkType::Bursty {
+                        burst_ms: 5,
+                        sleep_ms: 5,
+                    },
+                )
+        })
+        .build()
+}
+
+fn cpuset_llc_split() -> Scenario {
+    Scenario::builder("cpuset-llc-split")
+        .description("One cgroup per LLC, each confined to its LLC's CPUs.")
+        .cgroup("llc0", |c| c.cpuset(llc(0)).workers(2, WorkType::Spin))
+        .cgroup("llc1", |c| c.cpuset(llc(1)).workers(2, WorkType::Spin))
+        .build()
+}
+
+fn cpuset_swap() -> Scenario {
+    let swap = || {
+        vec![Op::SwapCpusets {
+            a: "a".into(),
+            b: "b".into(),
+        }]
+    };
+    Scenario::builder("cpuset-swap")
+        .description("Two cgroups on disjoint halves of the CPUs trade halves twice.")
+        .cgroup("a", |c| c.cpuset(split(0, 2)).workers(2, WorkType::Spin))
+        .cgroup("b", |c| {
+            c.cpuset(split(1, 2))
+                .workers(2, WorkType::Mixed { spin_us: 200 })
+        })
+        .step_ops(swap(), Hold::Fraction(0.4))
+        .step_ops(swap(), Hold::Fraction(0.4))
+        .build()
+}
+
+fn cpuset_change() -> Scenario {
+    let set = |cpuset| {
+        vec![Op::SetCpuset {
+            cgroup: "a".into(),
+            cpuset,
+        }]
+    };
+    Scenario::builder("cpuset-change")
+        .description("A cgroup's cpuset shrinks to one part, grows to a node, then is cleared.")
+        .cgroup("a", |c| c.cpuset(split(0, 2)).workers(3, WorkType::Spin))
+        .cgroup("b", |c| {
+            c.cpuset(CpusetSpec::Overlap {
+                index: 1,
+                of: 2,
+                fraction: 0.5,
+            })
+            .workers(2, WorkType::Spin)
+        })
+        .step_ops(set(split(0, 4)), Hold::Fraction(0.3))
+        .step_ops(set(CpusetSpec::Nodes(vec![0])), Hold::Fraction(0.3))
+        .step_ops(
+            vec![Op::ClearCpuset { cgroup: "a".into() }],
+            Hold::Fraction(0.3),
+        )
+        .build()
+}
+
+fn cgroup_churn() -> Scenario {
+    let tmp = CgroupSpec::builder("tmp")
+        .cpuset(split(1, 2))
+        .workers(2, WorkType::Spin)
+        .build();
+    Scenario::builder("cgroup-churn")
+        .description(
+            "A cgroup of spinners is removed and recreated every 250 ms beside a steady one.",
+        )
+        .cgroup("base", |c| c.workers(2, WorkType::Spin))
+        .step_ops(
+            vec![Op::AddCgroup {
+                cgroup: tmp.clone(),
+            }],
+            Hold::Ms(250),
+        )
+        .step_ops(
+            vec![
+                Op::RemoveCgroup { name: "tmp".into() },
+                Op::AddCgroup { cgroup: tmp },
+            ],
+            Hold::Repeat {
+                every_ms: 250,
+                times: 6,
+            },
+        )
+        .build()
+}
+
+fn oversubscribe() -> Scenario {
+    // Three spinners per CPU of each half on a 4-CPU guest: the one scenario that
+    // exceeds two workers per CPU on purpose.
+    Scenario::builder("oversubscribe")
+        .description("Each half of the CPUs runs a cgroup of six spinners, several per CPU.")
+        .cgroup("a", |c| c.cpuset(split(0, 2)).workers(6, WorkType::Spin))
+        .cgroup("b", |c| c.cpuset(split(1, 2)).workers(6, WorkType::Spin))
+        .build()
+}
+
+fn affinity_churn() -> Scenario {
+    let set = |affinity| {
+        vec![Op::SetAffinity {
+            cgroup: "a".into(),
+            affinity,
+        }]
+    };
+    Scenario::builder("affinity-churn")
+        .description("Workers move their own affinity while the cgroup's mode cycles.")
+        .cgroup("a", |c| {
+            c.workers(2, WorkType::AffinityChurn)
+                .workers(2, WorkType::Spin)
+        })
+        .step_ops(set(AffinityMode::SingleCpu), Hold::Fraction(0.25))
+        .step_ops(set(AffinityMode::RandomSubset), Hold::Fraction(0.25))
+        .step_ops(set(AffinityMode::LlcAligned), Hold::Fraction(0.25))
+        .step_ops(set(AffinityMode::Inherit), Hold::Fraction(0.2))
+        .build()
+}
+
+fn nested() -> Scenario {
+    let late = CgroupSpec::builder("p/c")
+        .workers(1, WorkType::Yield)
+        .build();
+    Scenario::builder("nested")
+        .description(
+            "Child cgroups on the two halves under one parent, and a third child added mid-run.",
+        )
+        .cgroup("p", |c| c.workers(1, WorkType::Spin))
+        .cgroup("p/a", |c| c.cpuset(split(0, 2)).workers(2, WorkType::Spin))
+        .cgroup("p/b", |c| c.cpuset(split(1, 2)).workers(2, WorkType::Spin))
+        .step_ops(vec![Op::AddCgroup { cgroup: late }], Hold::Fraction(0.5))
+        .build()
+}
+
+fn wake_pingpong() -> Scenario {
+    Scenario::builder("wake-pingpong")
+        .description("Pairs wake each other through pipes and through futexes.")
+        .cgroup("pipe", |c| c.workers(4, WorkType::PipePingPong))
+        .cgroup("futex", |c| c.workers(4, WorkType::FutexPingPong))
+        .build()
+}
+
+fn futex_fanout() -> Scenario {
+    Scenario::builder("futex-fanout")
+        .description("Two wakers each wake three waiters on a futex.")
+        .cgroup("fan", |c| c.workers(8, WorkType::FutexFanOut { wakees: 3 }))
+        .build()
+}
+
+fn bursty_io() -> Scenario {
+    Scenario::builder("bursty-io")
+        .description("Bursty sleepers and fsync writers run beside a spinner.")
+        .cgroup("bursty", |c| {
+            c.workers(
+                3,
+                WorkType::Bursty {
+                    burst_ms: 10,
+                    sleep_ms: 20,
+                },
+            )
+        })
+        .cgroup("io", |c| c.workers(2, WorkType::SyncIo { block_kb: 64 }))
+        .cgroup("spin", |c| c.workers(1, WorkType::Spin))
+        .build()
+}
+
+fn policy_mix() -> Scenario {
+    // No fifo or rr spinners: an RT spinner starves everything else by design.
+    let g = |count, policy, nice| {
+        WorkerGroup::new(count, WorkType::Spin)
+            .policy(policy)
+            .nice(nice)
+    };
+    Scenario::builder("policy-mix")
+        .description("Normal, batch and idle spinners at different nice values, and nice sweepers.")
+        .cgroup("mix", |c| {
+            c.workers_with(g(2, Policy::Normal, -5))
+                .workers_with(g(2, Policy::Batch, 5))
+                .workers_with(g(1, Policy::Idle, 0))
+        })
+        .cgroup("sweep", |c| c.workers(2, WorkType::NiceSweep))
+        .skip_fairness()
+        .build()
+}
+
+fn churn() -> Scenario {
+    Scenario::builder("churn")
+        .description("Fork-and-exit loops and page-fault loops beside spinners.")
+        .cgroup("fork", |c| c.workers(2, WorkType::ForkExit))
+        .cgroup("fault", |c| c.workers(2, WorkType::PageFaultChurn))
+        .cgroup("spin", |c| c.workers(2, WorkType::Spin))
+        .build()
+}
+
+fn cache_pressure() -> Scenario {
+    let walk = |wss_kb| WorkType::CachePressure { wss_kb, stride: 64 };
+    Scenario::builder("cache-pressure")
+        .description("Working-set walkers pinned to each LLC and one free to roam.")
+        .cgroup("llc0", |c| c.cpuset(llc(0)).workers(2, walk(512)))
+        .cgroup("llc1", |c| c.cpuset(llc(1)).workers(2, walk(2048)))
+        .cgroup("wide", |c| c.workers(2, walk(1024)))
+        .build()
+}
+
+fn move_all() -> Scenario {
+    let mv = |from: &str, to: &str| {
+        vec![Op::MoveAll {
+            from: from.into(),
+            to: to.into(),
+        }]
+    };
+    Scenario::builder("move-all")
+        .description("Every task of one cgroup moves to another on the other half, and back.")
+        .cgroup("src", |c| c.cpuset(split(0, 2)).workers(3, WorkType::Spin))
+        .cgroup("dst", |c| c.cpuset(split(1, 2)).workers(1, WorkType::Spin))
+        .step_ops(mv("src", "dst"), Hold::Fraction(0.4))
+        .step_ops(mv("dst", "src"), Hold::Fraction(0.4))
+        .build()
+}
+
+fn fault_escape() -> Scenario {
+    let escape = WorkerGroup::new(2, WorkType::Spin).fault(Fault::EscapeCpuset { after_ms: 500 });
+    Scenario::builder("fault-escape")
+        .description(
+            "Workers leave their cgroup and cpuset after 500 ms; the cpuset check must fail.",
+        )
+        .cgroup("jail", |c| c.cpuset(split(0, 2)).workers_with(escape))
+        .cgroup("other", |c| {
+            c.cpuset(split(1, 2)).workers(2, WorkType::Spin)
+        })
+        .build()
+}
+
+fn fault_freeze() -> Scenario {
+    let freeze = WorkerGroup::new(1, WorkType::Spin).fault(Fault::Freeze {
+        after_ms: 500,
+        for_ms: 1500,
+    });
+    Scenario::builder("fault-freeze")
+        .description("One worker stops progressing for 1.5 s; the gap check must fail.")
+        .cgroup("a", |c| c.workers(2, WorkType::Spin).workers_with(freeze))
+        .build()
+}
+
+fn fault_starve() -> Scenario {
+    let freeze = WorkerGroup::new(1, WorkType::Spin).fault(Fault::Freeze {
+        after_ms: 500,
+        for_ms: 4000,
+    });
+    Scenario::builder("fault-starve")
+        .description(
+            "One worker stops progressing until the run ends; the starvation check must fail.",
+        )
+        .cgroup("a", |c| c.workers(2, WorkType::Spin).workers_with(freeze))
+        .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The most workers alive at once (initial, added and spawned ones).
+    fn peak_workers(s: &Scenario) -> u32 {
+        let count = |c: &CgroupSpec| c.workers.iter().map(|w| w.count).sum::<u32>();
+        let mut total: u32 = s.cgroups.iter().map(count).sum();
+        for op in s.steps.iter().flat_map(|st| &st.ops) {
+            match op {
+                Op::AddCgroup { cgroup } => total += count(cgroup),
+                Op::Spawn { workers, .. } => total += workers.count,
+                _ => {}
+            }
+        }
+        total
+    }
+
+    #[test]
+    fn names_are_unique_and_found() {
+        let all: Vec<_> = catalog().into_iter().chain(fault_scenarios()).collect();
+        assert!(catalog().len() >= 14);
+        for (i, s) in all.iter().enumerate() {
+            assert!(
+                all[..i].iter().all(|o| o.name != s.name),
+                "duplicate {}",
+                s.name
+            );
+            assert_eq!(find(&s.name).as_ref(), Some(s));
+        }
+        assert_eq!(find("no-such"), None);
+    }
+
+    #[test]
+    fn scenarios_are_short_small_and_described() {
+        for s in catalog().iter().chain(&fault_scenarios()) {
+            assert!((2000..=4000).contains(&s.duration_ms), "{}", s.name);
+            let d = &s.description;
+            assert!(
+                d.ends_with('.') && d.matches(". ").count() == 0,
+                "{}: {d}",
+                s.name
+            );
+            // Two workers per CPU of a 4-CPU guest; `oversubscribe` exceeds it on purpose.
+            let limit = if s.name == "oversubscribe" { 12 } else { 8 };
+            assert!(
+                peak_workers(s) <= limit,
+                "{} has {} workers",
+                s.name,
+                peak_workers(s)
+            );
+        }
+    }
+
+    #[test]
+    fn no_rt_policies_in_catalog() {
+        for s in catalog().iter().chain(&fault_scenarios()) {
+            for w in s.cgroups.iter().flat_map(|c| &c.workers) {
+                assert!(!matches!(w.policy, Policy::Fifo | Policy::Rr), "{}", s.name);
+            }
+        }
+    }
+}

@@ -1,0 +1,316 @@
+//! Scenarios: cgroups with cpusets and workers, steps that change them, and the
+//! thresholds they are judged by. Plain data: the same meaning whether built in
+//! Rust ([`ScenarioBuilder`]) or read from TOML ([`Scenario::from_toml`]).
+
+mod builder;
+mod cpuset;
+mod validate;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Topology;
+
+pub use builder::{CgroupBuilder, ScenarioBuilder};
+pub use validate::ScenarioError;
+
+/// A declared test scenario.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Short unique name, e.g. `steady`.
+    pub name: String,
+    /// One sentence on what it exercises.
+    #[serde(default)]
+    pub description: String,
+    /// The topology it needs; `None` runs on the one given on the command line.
+    #[serde(default)]
+    pub topology: Option<Topology>,
+    /// How long the workload runs, in milliseconds.
+    pub duration_ms: u64,
+    /// The cgroups present from the start (created under the scenario's root cgroup).
+    #[serde(default)]
+    pub cgroups: Vec<CgroupSpec>,
+    /// Changes made while the workload runs, in order.
+    #[serde(default)]
+    pub steps: Vec<Step>,
+    /// Threshold overrides for this scenario.
+    #[serde(default)]
+    pub thresholds: ThresholdOverrides,
+}
+
+/// A cgroup with an optional cpuset and its workers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CgroupSpec {
+    /// Path under the scenario root; `a/b` nests `b` in `a`.
+    pub name: String,
+    /// Which CPUs it may use; `None` inherits its parent's.
+    #[serde(default)]
+    pub cpuset: Option<CpusetSpec>,
+    /// Worker groups placed in it at the start.
+    #[serde(default)]
+    pub workers: Vec<WorkerGroup>,
+}
+
+/// How a cgroup's CPUs are chosen, resolved against the topology in the guest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum CpusetSpec {
+    /// An exact kernel CPU list, e.g. `0-1,4`.
+    Cpus(String),
+    /// The CPUs of these LLCs.
+    Llcs(Vec<u32>),
+    /// The CPUs of these NUMA nodes.
+    Nodes(Vec<u32>),
+    /// Part `index` of `of` disjoint, LLC-ordered, near-equal parts of all CPUs.
+    Split {
+        /// Which part, from 0.
+        index: u32,
+        /// How many parts.
+        of: u32,
+    },
+    /// Like `Split`, widened by `fraction` of a part on each side so neighbours overlap.
+    Overlap {
+        /// Which part, from 0.
+        index: u32,
+        /// How many parts.
+        of: u32,
+        /// Overlap with each neighbour, as a fraction of a part (0..=1).
+        fraction: f64,
+    },
+}
+
+/// `count` identical workers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerGroup {
+    /// How many workers (even for pair types).
+    pub count: u32,
+    /// What each does.
+    pub work: WorkType,
+    /// Scheduling policy.
+    #[serde(default)]
+    pub policy: Policy,
+    /// Nice value for `normal` and `batch`.
+    #[serde(default)]
+    pub nice: i32,
+    /// CPU affinity.
+    #[serde(default)]
+    pub affinity: AffinityMode,
+    /// A deliberate fault, to prove the checks catch it.
+    #[serde(default)]
+    pub fault: Option<Fault>,
+}
+
+/// What a worker does. Every type calls a progress checkpoint often; the gap between
+/// checkpoints is what the gap and starvation checks see.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type", deny_unknown_fields)]
+pub enum WorkType {
+    /// Pure CPU spin.
+    Spin,
+    /// `sched_yield` in a loop.
+    Yield,
+    /// Spin for `spin_us`, then yield.
+    Mixed {
+        /// Spin time between yields, in µs.
+        spin_us: u64,
+    },
+    /// Spin `burst_ms`, sleep `sleep_ms`.
+    Bursty {
+        /// Burst length, ms.
+        burst_ms: u64,
+        /// Sleep length, ms.
+        sleep_ms: u64,
+    },
+    /// Write and fsync `block_kb` KiB to a file in tmpfs, repeatedly.
+    SyncIo {
+        /// Block size, KiB.
+        block_kb: u32,
+    },
+    /// Pairs bouncing a byte over two pipes.
+    PipePingPong,
+    /// Pairs waking each other through a futex.
+    FutexPingPong,
+    /// One waker and `wakees` waiters on a futex, per group of `wakees + 1` workers.
+    FutexFanOut {
+        /// Waiters per waker.
+        wakees: u32,
+    },
+    /// Walk a `wss_kb` working set with `stride` bytes.
+    CachePressure {
+        /// Working-set size, KiB.
+        wss_kb: u32,
+        /// Stride, bytes.
+        stride: u32,
+    },
+    /// Fork a child that exits at once, repeatedly.
+    ForkExit,
+    /// Spin while cycling its nice value through -5..=10.
+    NiceSweep,
+    /// Spin while moving its affinity to another allowed CPU every iteration batch.
+    AffinityChurn,
+    /// Spin while cycling normal, batch, idle, fifo and rr.
+    PolicyChurn,
+    /// Map, touch and unmap pages.
+    PageFaultChurn,
+}
+
+/// Scheduling policy of a worker.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Policy {
+    /// SCHED_NORMAL (or SCHED_EXT's default class).
+    #[default]
+    Normal,
+    /// SCHED_BATCH.
+    Batch,
+    /// SCHED_IDLE.
+    Idle,
+    /// SCHED_FIFO at priority 1.
+    Fifo,
+    /// SCHED_RR at priority 1.
+    Rr,
+}
+
+/// CPU affinity of a worker.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AffinityMode {
+    /// Whatever the cgroup allows.
+    #[default]
+    Inherit,
+    /// One CPU of the cgroup's, round-robin over workers.
+    SingleCpu,
+    /// A random half of the cgroup's CPUs.
+    RandomSubset,
+    /// The CPUs of one LLC within the cgroup's, round-robin.
+    LlcAligned,
+    /// All CPUs, including ones outside the cgroup's cpuset (the kernel intersects).
+    CrossCgroup,
+}
+
+/// Deliberate misbehaviour, for proving that checks catch real failures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Fault {
+    /// After `after_ms`, the worker moves itself to the root cgroup and allows all CPUs.
+    EscapeCpuset {
+        /// Delay before escaping.
+        after_ms: u64,
+    },
+    /// After `after_ms`, the worker stops making progress for `for_ms`.
+    Freeze {
+        /// Delay before freezing.
+        after_ms: u64,
+        /// Length of the freeze.
+        for_ms: u64,
+    },
+}
+
+/// A change during the run, then a hold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// What to do.
+    pub ops: Vec<Op>,
+    /// How long to wait after doing it.
+    pub hold: Hold,
+}
+
+/// One operation of a step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "op", deny_unknown_fields)]
+pub enum Op {
+    /// Create a cgroup (and start its workers).
+    AddCgroup {
+        /// The cgroup.
+        cgroup: CgroupSpec,
+    },
+    /// Stop a cgroup's workers and remove it.
+    RemoveCgroup {
+        /// Its name.
+        name: String,
+    },
+    /// Set a cgroup's cpuset.
+    SetCpuset {
+        /// Its name.
+        cgroup: String,
+        /// The new CPUs.
+        cpuset: CpusetSpec,
+    },
+    /// Clear a cgroup's cpuset (inherit the parent's).
+    ClearCpuset {
+        /// Its name.
+        cgroup: String,
+    },
+    /// Exchange the cpusets of two cgroups.
+    SwapCpusets {
+        /// One cgroup.
+        a: String,
+        /// The other.
+        b: String,
+    },
+    /// Start more workers in a cgroup.
+    Spawn {
+        /// Its name.
+        cgroup: String,
+        /// The workers.
+        workers: WorkerGroup,
+    },
+    /// Stop all workers of a cgroup (they still report).
+    Stop {
+        /// Its name.
+        cgroup: String,
+    },
+    /// Move every task of one cgroup into another.
+    MoveAll {
+        /// Source cgroup.
+        from: String,
+        /// Destination cgroup.
+        to: String,
+    },
+    /// Change the affinity of a cgroup's workers.
+    SetAffinity {
+        /// Its name.
+        cgroup: String,
+        /// The new mode.
+        affinity: AffinityMode,
+    },
+}
+
+/// How long a step holds before the next one.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Hold {
+    /// A fraction of the scenario's duration.
+    Fraction(f64),
+    /// Fixed milliseconds.
+    Ms(u64),
+    /// Repeat the step's ops every `every_ms`, `times` times.
+    Repeat {
+        /// Interval.
+        every_ms: u64,
+        /// Repetitions.
+        times: u32,
+    },
+}
+
+/// Per-scenario changes to the default thresholds; `None` keeps the default.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThresholdOverrides {
+    /// Longest tolerated progress gap, ms.
+    pub max_gap_ms: Option<u64>,
+    /// Largest tolerated (max-min)/mean of work units within a cgroup, percent.
+    pub max_spread_pct: Option<f64>,
+    /// Largest tolerated p99 wake latency, µs.
+    pub max_p99_wake_us: Option<u64>,
+    /// Largest tolerated migrations per second of worker run time.
+    pub max_migrations_per_sec: Option<f64>,
+    /// Largest tolerated spread of cgroup throughput (per worker), percent.
+    pub max_throughput_spread_pct: Option<f64>,
+    /// Skip the fairness checks (for scenarios where unfairness is intended).
+    #[serde(default)]
+    pub skip_fairness: bool,
+}
