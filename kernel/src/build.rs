@@ -407,6 +407,46 @@ mod tests {
     }
 
     #[test]
+    fn install_creates_then_replaces_an_entry_whole() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = KernelCache::new(tmp.path().to_owned());
+        let dirs = BuildDirs::new(tmp.path().join("build/abc"));
+        let outputs = ["arch/x86/boot/bzImage", "vmlinux", ".config", "System.map"];
+        for (i, rel) in outputs.iter().enumerate() {
+            let path = dirs.out.join(rel);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, format!("{i}")).unwrap();
+        }
+        fs::create_dir_all(dirs.scx_bin()).unwrap();
+        fs::write(dirs.scx_bin().join("scx_simple"), "s").unwrap();
+        let meta = |created| KernelMeta {
+            id: "abc".to_owned(),
+            version: "6.12.1".to_owned(),
+            source: "test".to_owned(),
+            fragment_sha256: fragment_sha256(),
+            build_seconds: 1.0,
+            kernel_build_seconds: 1.0,
+            scheduler_build_seconds: 0.0,
+            created_unix: created,
+            bzimage_bytes: 1,
+            schedulers: vec!["scx_simple".to_owned()],
+        };
+        let first = cache.install(&dirs, meta(1)).unwrap();
+        assert_eq!(fs::read_to_string(first.bzimage()).unwrap(), "0");
+        assert_eq!(fs::read_to_string(first.config()).unwrap(), "2");
+        assert!(first.scheduler("scx_simple").unwrap().is_file());
+
+        let second = cache.install(&dirs, meta(2)).unwrap();
+        assert_eq!(second.meta.created_unix, 2);
+        // No temporary or moved-aside directories are left behind.
+        let names: Vec<_> = fs::read_dir(cache.kernels_dir())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["abc"]);
+    }
+
+    #[test]
     fn bad_tarball_fails_in_extract_with_output() {
         let tmp = tempfile::tempdir().unwrap();
         let tarball = tmp.path().join("linux-source-6.12.tar.xz");

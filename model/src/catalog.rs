@@ -207,7 +207,8 @@ fn nested() -> Scenario {
         .description(
             "Child cgroups on the two halves under one parent, and a third child added mid-run.",
         )
-        .cgroup("p", |c| c.workers(1, WorkType::Spin))
+        .cgroup("p", |c| c)
+        .cgroup("p/base", |c| c.workers(1, WorkType::Spin))
         .cgroup("p/a", |c| c.cpuset(split(0, 2)).workers(2, WorkType::Spin))
         .cgroup("p/b", |c| c.cpuset(split(1, 2)).workers(2, WorkType::Spin))
         .step_ops(vec![Op::AddCgroup { cgroup: late }], Hold::Fraction(0.5))

@@ -68,7 +68,8 @@ fn example_built() -> Scenario {
             c.cpuset(CpusetSpec::Llcs(vec![1]))
                 .workers(2, WorkType::PipePingPong)
         })
-        .cgroup("b/inner", |c| {
+        .cgroup("n", |c| c)
+        .cgroup("n/inner", |c| {
             c.workers(
                 1,
                 WorkType::Bursty {
@@ -335,8 +336,9 @@ fn rejects_bad_cgroup_names() {
         rejects(base().cgroup(bad, |c| c).build(), "cgroups[2].name", &text);
     }
     base()
-        .cgroup("a/b", |c| c)
-        .cgroup("a/b/c-d_e", |c| c)
+        .cgroup("p", |c| c)
+        .cgroup("p/b", |c| c)
+        .cgroup("p/b/c-d_e", |c| c)
         .build()
         .validate(&topo("1,2,2,1"))
         .unwrap();
@@ -662,13 +664,15 @@ fn rejects_ops_on_cgroups_that_do_not_exist() {
         "steps[0].ops[0].cgroup.name",
         "parent `c`",
     );
+    let add_empty = |name: &str| Op::AddCgroup { cgroup: CgroupSpec::builder(name).build() };
     rejects(
         with_steps(vec![
-            step(vec![add("a/c")]),
-            step(vec![Op::RemoveCgroup { name: s("a") }]),
+            step(vec![add_empty("e")]),
+            step(vec![add_empty("e/c")]),
+            step(vec![Op::RemoveCgroup { name: s("e") }]),
         ]),
-        "steps[1].ops[0].name",
-        "still has child `a/c`",
+        "steps[2].ops[0].name",
+        "still has child `e/c`",
     );
 }
 
@@ -769,4 +773,24 @@ proptest! {
         let sizes: Vec<usize> = parts.iter().map(Vec::len).collect();
         prop_assert!(sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1);
     }
+}
+
+#[test]
+fn workers_in_a_parent_cgroup_are_rejected() {
+    use ktstr_model::{Hold, Op, WorkType};
+    let topo: ktstr_model::Topology = "1,2,2,1".parse().unwrap();
+    let s = ktstr_model::ScenarioBuilder::new("inner")
+        .cgroup("p", |c| c.workers(1, WorkType::Spin))
+        .cgroup("p/a", |c| c.workers(1, WorkType::Spin))
+        .build();
+    let e = s.validate(&topo).unwrap_err().to_string();
+    assert!(e.contains("cgroups[1].name") && e.contains("leaf"), "{e}");
+
+    let s = ktstr_model::ScenarioBuilder::new("spawn-into-parent")
+        .cgroup("p", |c| c)
+        .cgroup("p/a", |c| c.workers(1, WorkType::Spin))
+        .step_ops(vec![Op::Spawn { cgroup: "p".into(), workers: ktstr_model::WorkerGroup::new(1, WorkType::Spin) }], Hold::Fraction(0.5))
+        .build();
+    let e = s.validate(&topo).unwrap_err().to_string();
+    assert!(e.contains("steps[0].ops[0].cgroup") && e.contains("has child `p/a`"), "{e}");
 }

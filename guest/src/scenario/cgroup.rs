@@ -50,6 +50,20 @@ impl CgroupTree {
             .map_err(|e| format!("failed to set cpuset of `{name}` to `{text}`: {e}"))
     }
 
+    /// Clears the cgroup's `cpuset.cpus` so it inherits its parent's. The kernel
+    /// refuses to empty the cpuset of a populated cgroup (ENOSPC); then the
+    /// parent's effective CPUs are written instead, which allows the same CPUs.
+    pub(crate) fn clear_cpus(&self, name: &str) -> Result<(), String> {
+        if self.set_cpus(name, &[]).is_ok() {
+            return Ok(());
+        }
+        let parent = match name.rsplit_once('/') {
+            Some((p, _)) => self.effective_cpus(p),
+            None => fs::read_to_string(self.root.join("cpuset.cpus.effective")).ok().and_then(|s| parse_cpulist(&s)).unwrap_or_default(),
+        };
+        self.set_cpus(name, &parent)
+    }
+
     /// The cgroup's effective CPUs.
     pub(crate) fn effective_cpus(&self, name: &str) -> Vec<u32> {
         fs::read_to_string(self.path(name).join("cpuset.cpus.effective")).ok().and_then(|s| parse_cpulist(&s)).unwrap_or_default()

@@ -40,7 +40,7 @@ impl Run<'_> {
                 let cpus = cpuset.resolve(self.topo).map_err(|e| e.to_string())?;
                 self.tree.set_cpus(cgroup, &cpus).map(|_| Vec::new())
             }
-            Op::ClearCpuset { cgroup } => self.tree.set_cpus(cgroup, &[]).map(|_| Vec::new()),
+            Op::ClearCpuset { cgroup } => self.tree.clear_cpus(cgroup).map(|_| Vec::new()),
             Op::SwapCpusets { a, b } => {
                 let (ca, cb) = (self.tree.configured_cpus(a), self.tree.configured_cpus(b));
                 // Widen first so neither write leaves a cgroup with no CPUs.

@@ -97,6 +97,7 @@ impl Scenario {
         Checker {
             scenario: self,
             topo,
+            populated: Default::default(),
         }
         .run()
         .map_err(|(field, reason)| ScenarioError::Invalid {
@@ -265,7 +266,12 @@ fn problem<T>(field: impl Into<String>, reason: impl Into<String>) -> Result<T, 
 struct Checker<'a> {
     scenario: &'a Scenario,
     topo: &'a Topology,
+    /// Cgroups that hold (or will hold) processes: cgroup v2 allows no children there.
+    populated: std::cell::RefCell<Vec<String>>,
 }
+
+/// Why a cgroup with processes cannot have children (and vice versa).
+const LEAF_RULE: &str = "cgroup v2 keeps processes only in leaf cgroups once controllers are enabled";
 
 impl Checker<'_> {
     fn run(&self) -> Result<(), Problem> {
@@ -321,6 +327,18 @@ impl Checker<'_> {
                     ),
                 );
             }
+            if self.populated.borrow().iter().any(|p| p == parent) {
+                return problem(
+                    field,
+                    format!(
+                        "parent `{parent}` of `{}` has workers; {LEAF_RULE}: move them into a leaf such as `{parent}/base`",
+                        c.name
+                    ),
+                );
+            }
+        }
+        if !c.workers.is_empty() {
+            self.populated.borrow_mut().push(c.name.clone());
         }
         if let Some(spec) = &c.cpuset {
             spec.resolve(self.topo).or_else(|e| {
@@ -513,16 +531,28 @@ impl Checker<'_> {
             }
             Op::Spawn { cgroup, workers } => {
                 exists("cgroup", cgroup)?;
+                self.leaf(&format!("{path}.cgroup"), cgroup, live)?;
                 self.workers(&format!("{path}.workers"), workers)?;
             }
             Op::MoveAll { from, to } => {
                 exists("from", from)?;
                 exists("to", to)?;
+                self.leaf(&format!("{path}.to"), to, live)?;
                 if from == to {
                     return problem(format!("{path}.to"), format!("moves `{from}` into itself"));
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Processes are about to enter `name`: it must have no children.
+    fn leaf(&self, field: &str, name: &str, live: &[String]) -> Result<(), Problem> {
+        let prefix = format!("{name}/");
+        if let Some(child) = live.iter().find(|l| l.starts_with(&prefix)) {
+            return problem(field, format!("cgroup `{name}` has child `{child}`; {LEAF_RULE}"));
+        }
+        self.populated.borrow_mut().push(name.to_string());
         Ok(())
     }
 
