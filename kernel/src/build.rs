@@ -353,7 +353,7 @@ mod tests {
     #[test]
     fn builds_the_default_kernel_when_asked() {
         if std::env::var_os("KTSTR_TEST_KERNEL_BUILD").is_none_or(|v| v != "1") {
-            eprintln!("skipped: set KTSTR_TEST_KERNEL_BUILD=1 to build a real kernel (~5 min)");
+            eprintln!("skipped: set KTSTR_TEST_KERNEL_BUILD=1 to build a real kernel (4-20 min on 2 cores)");
             return;
         }
         let opts = BuildOptions::default();

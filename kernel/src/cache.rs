@@ -9,7 +9,9 @@
 //! in a temporary sibling directory and renamed into place. Build
 //! directories are kept after a successful build so a forced rebuild is
 //! incremental (seconds instead of minutes); [`KernelCache::clean`] removes
-//! them (a tinyconfig-based build dir takes about 2 GB, most of it source).
+//! them. A build dir of the default kernel takes about 2.7 GB (1.7 GB
+//! extracted source, 1 GB objects); an entry about 130 MB, most of it the
+//! debug-info vmlinux.
 
 use std::fs;
 use std::path::{Path, PathBuf};

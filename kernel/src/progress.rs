@@ -35,7 +35,7 @@ impl Renderer {
     fn new() -> Renderer {
         let bar = ProgressBar::new_spinner();
         bar.set_style(
-            ProgressStyle::with_template("{spinner:.green} {prefix:.bold} {msg} [{elapsed}]")
+            ProgressStyle::with_template("{spinner:.green} {prefix:.bold} [{elapsed}] {wide_msg}")
                 .expect("template is valid"),
         );
         bar.enable_steady_tick(Duration::from_millis(120));
@@ -71,7 +71,7 @@ impl Renderer {
         if let Some(target) = build_step(line) {
             stage.steps += 1;
             self.bar
-                .set_message(format!("{} steps  {}", stage.steps, truncate(target, 60)));
+                .set_message(format!("{} steps  {}", stage.steps, tail_chars(target, 50)));
         }
     }
 
@@ -125,9 +125,11 @@ fn reports_error(line: &str) -> bool {
     line.contains("error:") || line.contains("Error ") || line.starts_with("make: ***")
 }
 
-fn truncate(text: &str, max: usize) -> &str {
-    match text.char_indices().nth(max) {
-        Some((i, _)) => &text[..i],
+/// The last `max` characters of `text`: the informative end of a path.
+fn tail_chars(text: &str, max: usize) -> &str {
+    let count = text.chars().count();
+    match text.char_indices().nth(count.saturating_sub(max)) {
+        Some((i, _)) => &text[i..],
         None => text,
     }
 }
@@ -156,6 +158,13 @@ mod tests {
             build_step("Kernel: arch/x86/boot/bzImage is ready  (#1)"),
             None
         );
+    }
+
+    #[test]
+    fn long_targets_keep_their_end() {
+        assert_eq!(tail_chars("abcdef", 3), "def");
+        assert_eq!(tail_chars("abc", 5), "abc");
+        assert_eq!(tail_chars("ääää", 2), "ää");
     }
 
     #[test]

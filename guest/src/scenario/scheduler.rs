@@ -39,7 +39,8 @@ impl Scheduler {
         let mut s = Scheduler { child, kmsg, sched_ext_lines: Vec::new() };
         let deadline = Instant::now() + Duration::from_millis(launch.attach_timeout_ms);
         loop {
-            if let Some(ev) = s.check() {
+            // Only an exit counts here: the state is `disabled` until it attaches.
+            if let Some(ev) = s.check_exited() {
                 return Err(ev);
             }
             let state = fs::read_to_string(STATE).unwrap_or_default();
@@ -60,11 +61,8 @@ impl Scheduler {
 
     /// `Some(Died)` when the scheduler exited or the kernel disabled it.
     pub(crate) fn check(&mut self) -> Option<SchedulerEvent> {
-        self.collect_kmsg();
-        if let Ok(Some(status)) = self.child.try_wait() {
-            let code = status.code().or_else(|| std::os::unix::process::ExitStatusExt::signal(&status).map(|s| 128 + s));
-            let reason = self.kernel_reason().unwrap_or_else(|| format!("scheduler exited ({status})"));
-            return Some(self.died_event(reason, code));
+        if let Some(ev) = self.check_exited() {
+            return Some(ev);
         }
         let state = fs::read_to_string(STATE).unwrap_or_default();
         if state.trim() != "enabled" && state.trim() != "enabling" {
@@ -72,6 +70,15 @@ impl Scheduler {
             return Some(self.died_event(reason, None));
         }
         None
+    }
+
+    /// `Some(Died)` when the scheduler process has exited.
+    fn check_exited(&mut self) -> Option<SchedulerEvent> {
+        self.collect_kmsg();
+        let status = self.child.try_wait().ok()??;
+        let code = status.code().or_else(|| std::os::unix::process::ExitStatusExt::signal(&status).map(|s| 128 + s));
+        let reason = self.kernel_reason().unwrap_or_else(|| format!("scheduler exited ({status})"));
+        Some(self.died_event(reason, code))
     }
 
     /// Stops the scheduler (SIGINT, then SIGKILL) and waits for the kernel to detach it.
