@@ -121,9 +121,11 @@ impl Scheduler {
         let output = output_tail();
         // The scheduler's own `EXIT: ...` line is the most precise reason there is.
         if let Some(exit) = output.iter().rev().find_map(|l| l.split_once("EXIT: ").map(|(_, r)| r.trim().to_string())) {
-            if !reason.contains(&exit) {
-                reason = format!("{reason}: {exit}");
-            }
+            reason = if exit.starts_with(&reason) {
+                exit
+            } else {
+                format!("{reason}: {exit}")
+            };
         }
         died(reason, self.sched_ext_lines.clone(), exit_status).with_output(output)
     }

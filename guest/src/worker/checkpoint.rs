@@ -43,6 +43,18 @@ impl Checkpoint {
         self.last_ns = now;
     }
 
+    /// Records the gap since the last checkpoint at the end of the run, without
+    /// counting progress.
+    pub(crate) fn finish(&mut self, slot: &Slot) {
+        let now = mono_ns();
+        let gap = now.saturating_sub(self.last_ns);
+        if gap > slot.max_gap_ns.load(Ordering::Relaxed) {
+            slot.max_gap_ns.store(gap, Ordering::Relaxed);
+            slot.max_gap_cpu.store(u64::from(current_cpu()), Ordering::Relaxed);
+            slot.max_gap_at_ns.store(now - self.start_ns, Ordering::Relaxed);
+        }
+    }
+
     /// Restarts the gap clock after a voluntary sleep, which is not lost progress.
     pub(crate) fn resume(&mut self) {
         self.last_ns = mono_ns();

@@ -33,9 +33,17 @@ impl Ctx<'_> {
         self.slot.stop.load(Ordering::Relaxed) != 0
     }
 
-    /// Records progress, then applies a due fault.
+    /// Applies a due fault, then records progress (so a fault due at 0 ms
+    /// strikes before the first unit of work).
     fn tick(&mut self, units: u64) {
-        self.cp.tick(self.shared, self.slot, units);
+        self.apply_fault();
+        // Work interrupted by the stop request is not progress.
+        if !self.stopped() {
+            self.cp.tick(self.shared, self.slot, units);
+        }
+    }
+
+    fn apply_fault(&mut self) {
         if self.fault_done {
             return;
         }
@@ -166,6 +174,8 @@ pub(super) fn run(shared: &Shared, setup: &WorkerSetup) {
         // Pair types without a partner (validation prevents it): just spin.
         _ => spin_loop(&mut cx, |_| {}),
     }
+    // A worker stuck until the end has an open gap; close it.
+    cx.cp.finish(slot);
 }
 
 fn spin_chunk(n: u64) -> u64 {
