@@ -94,7 +94,10 @@ pub(crate) fn run(a: BootArgs) -> CmdResult {
     };
     let kernel = kernel_cmd::resolve(a.kernel.as_deref())?;
     let backend = select_backend(a.backend)?;
-    let plan = GuestPlan { topology: requested, task: GuestTask::Boot };
+    let plan = GuestPlan {
+        topology: requested,
+        task: GuestTask::Boot,
+    };
     let req = VmRequest {
         image: kernel.image.clone(),
         plan,
@@ -104,9 +107,13 @@ pub(crate) fn run(a: BootArgs) -> CmdResult {
         binaries: Vec::new(),
         backend: backend.as_ref(),
     };
-    let VmResult { outcome, hello, topology: verdict } = vm_run::run(req, &mut |_| {})?;
+    let VmResult {
+        outcome,
+        hello,
+        topology: verdict,
+    } = vm_run::run(req, &mut |_| {})?;
     if outcome.exit == VmExit::Interrupted {
-        return Err(Failure::failed(anyhow::anyhow!("interrupted")));
+        return Err(Failure::interrupted());
     }
     let hello = hello.as_ref();
     let report = BootReport {
@@ -118,13 +125,20 @@ pub(crate) fn run(a: BootArgs) -> CmdResult {
         wall_ms: outcome.wall.as_secs_f64() * 1e3,
         backend: outcome.backend,
         accel: outcome.accel.to_string(),
-        kernel: KernelView { id: kernel.id.clone(), release: hello.map(|h| h.kernel_release.clone()), image: kernel.image.display().to_string() },
+        kernel: KernelView {
+            id: kernel.id.clone(),
+            release: hello.map(|h| h.kernel_release.clone()),
+            image: kernel.image.display().to_string(),
+        },
         sched_ext: hello.map(|h| h.sched_ext),
         exit: outcome.exit.clone(),
         wire: outcome.wire.clone(),
     };
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&report).map_err(Failure::failed)?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(Failure::failed)?
+        );
     } else {
         print_human(&report);
     }
@@ -135,7 +149,11 @@ pub(crate) fn run(a: BootArgs) -> CmdResult {
         )));
     }
     let ok = report.matches && report.exit == VmExit::Completed;
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(crate::failure::EXIT_FAILED) })
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(crate::failure::EXIT_FAILED)
+    })
 }
 
 /// Picks the backend; the own KVM VMM is not wired in yet.
@@ -165,15 +183,35 @@ fn print_human(r: &BootReport) {
     println!("kernel     {release} ({})", r.kernel.id);
     println!("backend    {} ({})", r.backend, r.accel);
     match r.boot_ms {
-        Some(ms) => println!("boot       {:.0} ms to guest runtime, {:.0} ms wall for the whole VM", ms, r.wall_ms),
-        None => println!("boot       no Hello from the guest; {:.0} ms wall", r.wall_ms),
+        Some(ms) => println!(
+            "boot       {:.0} ms to guest runtime, {:.0} ms wall for the whole VM",
+            ms, r.wall_ms
+        ),
+        None => println!(
+            "boot       no Hello from the guest; {:.0} ms wall",
+            r.wall_ms
+        ),
     }
-    println!("requested  {} ({} CPUs)", r.requested.name, r.requested.cpus);
+    println!(
+        "requested  {} ({} CPUs)",
+        r.requested.name, r.requested.cpus
+    );
     if let Some(o) = &r.observed {
         let llcs: Vec<String> = o.llcs.iter().map(|l| format!("[{}]", cpulist(l))).collect();
-        let nodes: Vec<String> = o.nodes.iter().filter(|n| !n.cpus.is_empty()).map(|n| format!("node{} [{}] {:?}", n.id, cpulist(&n.cpus), n.distances)).collect();
+        let nodes: Vec<String> = o
+            .nodes
+            .iter()
+            .filter(|n| !n.cpus.is_empty())
+            .map(|n| format!("node{} [{}] {:?}", n.id, cpulist(&n.cpus), n.distances))
+            .collect();
         let smt = o.cpus.first().map_or(0, |c| c.siblings.len());
-        println!("observed   {} CPUs, LLCs {}, {} thread(s)/core, {}", o.cpus.len(), llcs.join(" "), smt, nodes.join(", "));
+        println!(
+            "observed   {} CPUs, LLCs {}, {} thread(s)/core, {}",
+            o.cpus.len(),
+            llcs.join(" "),
+            smt,
+            nodes.join(", ")
+        );
     }
     if r.matches {
         println!("topology   matches");
@@ -191,6 +229,10 @@ fn print_human(r: &BootReport) {
     }
     match &r.exit {
         VmExit::Completed => println!("exit       completed"),
-        other => println!("exit       {}\n{}", other.kind(), serde_json::to_string_pretty(other).unwrap_or_default()),
+        other => println!(
+            "exit       {}\n{}",
+            other.kind(),
+            serde_json::to_string_pretty(other).unwrap_or_default()
+        ),
     }
 }

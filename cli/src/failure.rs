@@ -7,6 +7,9 @@ pub(crate) const EXIT_USAGE: u8 = 2;
 /// Exit code when a check failed or the VM did not complete.
 pub(crate) const EXIT_FAILED: u8 = 1;
 
+/// Exit code after Ctrl-C (128 + SIGINT, as shells report it).
+pub(crate) const EXIT_INTERRUPTED: u8 = 130;
+
 /// An error with the exit code it maps to.
 pub(crate) struct Failure {
     code: u8,
@@ -16,12 +19,26 @@ pub(crate) struct Failure {
 impl Failure {
     /// A usage or environment error (exit 2).
     pub(crate) fn usage(error: impl Into<anyhow::Error>) -> Self {
-        Failure { code: EXIT_USAGE, error: error.into() }
+        Failure {
+            code: EXIT_USAGE,
+            error: error.into(),
+        }
     }
 
     /// A failed run (exit 1).
     pub(crate) fn failed(error: impl Into<anyhow::Error>) -> Self {
-        Failure { code: EXIT_FAILED, error: error.into() }
+        Failure {
+            code: EXIT_FAILED,
+            error: error.into(),
+        }
+    }
+
+    /// The user interrupted the run (exit 130).
+    pub(crate) fn interrupted() -> Self {
+        Failure {
+            code: EXIT_INTERRUPTED,
+            error: anyhow::anyhow!("interrupted; the VM was stopped and its files removed"),
+        }
     }
 
     /// Prints `error: headline`, then each cause, and returns the exit code.

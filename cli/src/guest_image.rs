@@ -17,10 +17,21 @@ const GUEST_BIN_ENV: &str = "KTSTR_GUEST_BIN";
 pub(crate) fn guest_binary() -> Result<PathBuf, Failure> {
     if let Some(p) = std::env::var_os(GUEST_BIN_ENV) {
         let p = PathBuf::from(p);
-        return if p.is_file() { Ok(p) } else { Err(Failure::usage(anyhow!("`{}` (from ${GUEST_BIN_ENV}) does not exist", p.display()))) };
+        return if p.is_file() {
+            Ok(p)
+        } else {
+            Err(Failure::usage(anyhow!(
+                "`{}` (from ${GUEST_BIN_ENV}) does not exist",
+                p.display()
+            )))
+        };
     }
-    let exe = std::env::current_exe().context("failed to find the running executable").or_usage()?;
-    let dir = exe.parent().ok_or_else(|| Failure::usage(anyhow!("`{}` has no parent directory", exe.display())))?;
+    let exe = std::env::current_exe()
+        .context("failed to find the running executable")
+        .or_usage()?;
+    let dir = exe
+        .parent()
+        .ok_or_else(|| Failure::usage(anyhow!("`{}` has no parent directory", exe.display())))?;
     // Integration tests run from target/<profile>/deps; the binaries sit one level up.
     [dir.join("ktstr-guest"), dir.join("../ktstr-guest")]
         .into_iter()
@@ -47,6 +58,11 @@ pub(crate) fn build(plan: &GuestPlan, binaries: &[(PathBuf, String)]) -> Result<
         builder = builder.binary(host.clone(), guest.clone());
     }
     let dir = kernel_cmd::cache()?.root().join("initramfs");
-    std::fs::create_dir_all(&dir).with_context(|| format!("failed to create `{}`", dir.display())).or_usage()?;
-    builder.write_cached(&dir).context("failed to build the guest initramfs").or_usage()
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("failed to create `{}`", dir.display()))
+        .or_usage()?;
+    builder
+        .write_cached(&dir)
+        .context("failed to build the guest initramfs")
+        .or_usage()
 }

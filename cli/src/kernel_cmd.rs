@@ -39,7 +39,9 @@ pub(crate) enum KernelCommand {
 
 /// The kernel cache at its default location.
 pub(crate) fn cache() -> Result<KernelCache, Failure> {
-    KernelCache::default_location().context("failed to locate the ktstr cache").or_usage()
+    KernelCache::default_location()
+        .context("failed to locate the ktstr cache")
+        .or_usage()
 }
 
 /// A kernel to boot, named for reports.
@@ -55,15 +57,28 @@ pub(crate) struct BootKernel {
 /// Resolves `--kernel` (id prefix, path or nothing = newest cached kernel).
 pub(crate) fn resolve(spec: Option<&str>) -> Result<BootKernel, Failure> {
     let resolved = cache()?.resolve(spec).or_usage()?;
-    let id = resolved.cached().map_or_else(|| "path".to_string(), |k| k.id.clone());
-    Ok(BootKernel { id, image: resolved.bzimage(), resolved })
+    let id = resolved
+        .cached()
+        .map_or_else(|| "path".to_string(), |k| k.id.clone());
+    Ok(BootKernel {
+        id,
+        image: resolved.bzimage(),
+        resolved,
+    })
 }
 
 pub(crate) fn run(cmd: KernelCommand) -> CmdResult {
     let cache = cache()?;
     match cmd {
-        KernelCommand::Build { source, force, jobs } => {
-            let mut opts = BuildOptions { force, ..BuildOptions::default() };
+        KernelCommand::Build {
+            source,
+            force,
+            jobs,
+        } => {
+            let mut opts = BuildOptions {
+                force,
+                ..BuildOptions::default()
+            };
             if let Some(dir) = source {
                 opts.source = KernelSource::Tree(dir);
             }
@@ -87,18 +102,35 @@ pub(crate) fn run(cmd: KernelCommand) -> CmdResult {
         KernelCommand::List { json } => {
             let list = cache.list().or_usage()?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&list).map_err(Failure::failed)?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&list).map_err(Failure::failed)?
+                );
             } else if list.is_empty() {
-                println!("no cached kernels in {}; run `ktstr kernel build`", cache.root().display());
+                println!(
+                    "no cached kernels in {}; run `ktstr kernel build`",
+                    cache.root().display()
+                );
             } else {
                 for k in list {
-                    println!("{}  {:<12} {:>6.1} MB  {}  [{}]", k.id, k.meta.version, k.meta.bzimage_bytes as f64 / 1e6, k.meta.source, k.meta.schedulers.join(" "));
+                    println!(
+                        "{}  {:<12} {:>6.1} MB  {}  [{}]",
+                        k.id,
+                        k.meta.version,
+                        k.meta.bzimage_bytes as f64 / 1e6,
+                        k.meta.source,
+                        k.meta.schedulers.join(" ")
+                    );
                 }
             }
         }
         KernelCommand::Clean { id } => {
             let removed = cache.clean(id.as_deref()).or_usage()?;
-            println!("removed {} entr{}", removed.len(), if removed.len() == 1 { "y" } else { "ies" });
+            println!(
+                "removed {} entr{}",
+                removed.len(),
+                if removed.len() == 1 { "y" } else { "ies" }
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

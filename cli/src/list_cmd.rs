@@ -28,19 +28,37 @@ struct Entry<'a> {
 
 pub(crate) fn run(a: ListArgs) -> CmdResult {
     let normal = catalog::catalog();
-    let faults = if a.faults { catalog::fault_scenarios() } else { Vec::new() };
+    let faults = if a.faults {
+        catalog::fault_scenarios()
+    } else {
+        Vec::new()
+    };
     let entries: Vec<Entry<'_>> = normal
         .iter()
-        .map(|s| Entry { seeded_fault: false, scenario: s })
-        .chain(faults.iter().map(|s| Entry { seeded_fault: true, scenario: s }))
+        .map(|s| Entry {
+            seeded_fault: false,
+            scenario: s,
+        })
+        .chain(faults.iter().map(|s| Entry {
+            seeded_fault: true,
+            scenario: s,
+        }))
         .collect();
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&entries).map_err(Failure::failed)?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&entries).map_err(Failure::failed)?
+        );
         return Ok(ExitCode::SUCCESS);
     }
     for e in &entries {
         let s = e.scenario;
-        let workers: u32 = s.cgroups.iter().flat_map(|c| &c.workers).map(|w| w.count).sum();
+        let workers: u32 = s
+            .cgroups
+            .iter()
+            .flat_map(|c| &c.workers)
+            .map(|w| w.count)
+            .sum();
         let mark = if e.seeded_fault { " [fault]" } else { "" };
         println!(
             "{:<18} {:>5.1} s  {:>2} cgroups  {:>3} workers  {:>2} steps  {}{mark}",

@@ -1,10 +1,12 @@
 //! `ktstr`: boot sched_ext kernels in VMs with a chosen topology, and judge schedulers.
 
+mod bench_cmd;
 mod boot;
 mod failure;
 mod guest_image;
 mod kernel_cmd;
 mod list_cmd;
+mod repeat;
 mod run_cmd;
 mod scheduler_arg;
 mod vm_run;
@@ -34,6 +36,9 @@ enum Command {
     List(list_cmd::ListArgs),
     /// Run scenarios under schedulers, each in its own VM, and judge them.
     Run(run_cmd::RunArgs),
+    /// Benchmarks that boot VMs (harness overhead).
+    #[command(subcommand)]
+    Bench(bench_cmd::BenchCommand),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +50,7 @@ fn main() -> ExitCode {
         Command::Boot(b) => boot::run(b),
         Command::List(l) => list_cmd::run(l),
         Command::Run(r) => run_cmd::run(r),
+        Command::Bench(b) => bench_cmd::run(b),
     };
     match result {
         Ok(code) => code,

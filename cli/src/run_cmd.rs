@@ -1,5 +1,6 @@
 //! `ktstr run`: scenarios × schedulers, each in its own VM, judged on the host.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -15,7 +16,7 @@ use crate::boot::{select_backend, BackendChoice};
 use crate::failure::{Failure, OrUsage, EXIT_FAILED};
 use crate::scheduler_arg::{self, SchedulerArg, EEVDF};
 use crate::vm_run::{self, VmRequest};
-use crate::{kernel_cmd, CmdResult};
+use crate::{kernel_cmd, repeat, CmdResult};
 
 /// Where the scheduler binary goes in the guest.
 const GUEST_BIN_DIR: &str = "/ktstr/bin";
@@ -44,6 +45,9 @@ pub(crate) struct RunArgs {
     /// Seconds the scheduler may take to attach.
     #[arg(long, default_value_t = 30)]
     attach_timeout: u64,
+    /// Run every scenario this many times and report the run-to-run spread.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    repeat: u32,
     /// Print JSON instead of the human report.
     #[arg(long)]
     json: bool,
@@ -66,22 +70,37 @@ struct RunRecord {
 pub(crate) fn run(a: RunArgs) -> CmdResult {
     let default_topo: Topology = a.topology.parse().or_usage()?;
     let scenarios = resolve_scenarios(&a.scenarios)?;
-    let kernel = kernel_cmd::resolve(a.kernel.as_deref())?;
-    let schedulers: Vec<SchedulerArg> = a.scheduler.iter().map(|s| scheduler_arg::resolve(s, &kernel.resolved)).collect::<Result<_, _>>()?;
     for s in &scenarios {
         let topo = s.topology.unwrap_or(default_topo);
-        s.validate(&topo).map_err(|e| Failure::usage(anyhow!("scenario `{}` is invalid: {e}", s.name)))?;
+        s.validate(&topo).map_err(Failure::usage)?;
     }
+    let kernel = kernel_cmd::resolve(a.kernel.as_deref())?;
+    let schedulers: Vec<SchedulerArg> = a
+        .scheduler
+        .iter()
+        .map(|s| scheduler_arg::resolve(s, &kernel.resolved))
+        .collect::<Result<_, _>>()?;
     let backend = select_backend(a.backend)?;
 
     let mut records = Vec::new();
     for sched in &schedulers {
-        for scenario in &scenarios {
+        for scenario in scenarios
+            .iter()
+            .flat_map(|s| std::iter::repeat_n(s, a.repeat as usize))
+        {
             let topo = scenario.topology.unwrap_or(default_topo);
             if !a.json {
-                eprintln!("running {} under {} on {} ...", scenario.name, sched.label(), topo);
+                eprintln!(
+                    "running {} under {} on {} ...",
+                    scenario.name,
+                    sched.label(),
+                    topo
+                );
             }
             let rec = run_one(scenario, sched, topo, &a, &kernel.image, backend.as_ref())?;
+            if ktstr_vmm::stop_requested() {
+                return Err(Failure::interrupted());
+            }
             if !a.json {
                 println!("{}", rec.verdict.render_text());
                 for m in &rec.topology_mismatches {
@@ -89,43 +108,102 @@ pub(crate) fn run(a: RunArgs) -> CmdResult {
                 }
                 println!();
             }
-            let interrupted = rec.verdict.checks.is_empty() && ktstr_vmm::stop_requested();
             records.push(rec);
-            if interrupted || ktstr_vmm::stop_requested() {
-                return Err(Failure::failed(anyhow!("interrupted")));
-            }
         }
     }
-    let failed = records.iter().filter(|r| !r.verdict.passed() || !r.topology_mismatches.is_empty()).count();
-    if a.json {
-        println!("{}", serde_json::to_string_pretty(&records).map_err(Failure::failed)?);
+    let failed = records
+        .iter()
+        .filter(|r| !r.verdict.passed() || !r.topology_mismatches.is_empty())
+        .count();
+    let durations: BTreeMap<&str, u64> = scenarios
+        .iter()
+        .map(|s| (s.name.as_str(), s.duration_ms))
+        .collect();
+    let spread = repeat::summarise(records.iter().map(|r| {
+        (
+            &r.verdict,
+            durations.get(r.scenario.as_str()).copied().unwrap_or(1),
+        )
+    }));
+    if a.json && a.repeat > 1 {
+        let out = serde_json::json!({ "runs": records, "repeat": spread });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out).map_err(Failure::failed)?
+        );
+    } else if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&records).map_err(Failure::failed)?
+        );
     } else {
         print_summary(&records);
+        if a.repeat > 1 {
+            print!("{}", repeat::render(&spread));
+        }
     }
-    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(EXIT_FAILED) })
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_FAILED)
+    })
 }
 
-fn run_one(scenario: &Scenario, sched: &SchedulerArg, topo: Topology, a: &RunArgs, image: &Path, backend: &dyn ktstr_vmm::Backend) -> Result<RunRecord, Failure> {
+fn run_one(
+    scenario: &Scenario,
+    sched: &SchedulerArg,
+    topo: Topology,
+    a: &RunArgs,
+    image: &Path,
+    backend: &dyn ktstr_vmm::Backend,
+) -> Result<RunRecord, Failure> {
     let mut binaries = Vec::new();
     let launch = sched.host_path.as_ref().map(|p| {
         let guest_path = format!("{GUEST_BIN_DIR}/{}", sched.name);
         binaries.push((p.clone(), guest_path.clone()));
-        SchedulerLaunch { guest_path, args: sched.args.clone(), attach_timeout_ms: a.attach_timeout * 1000 }
+        SchedulerLaunch {
+            guest_path,
+            args: sched.args.clone(),
+            attach_timeout_ms: a.attach_timeout * 1000,
+        }
     });
-    let plan = GuestPlan { topology: topo, task: GuestTask::Scenario { scenario: Box::new(scenario.clone()), scheduler: launch } };
+    let plan = GuestPlan {
+        topology: topo,
+        task: GuestTask::Scenario {
+            scenario: Box::new(scenario.clone()),
+            scheduler: launch,
+        },
+    };
     // Boot and attach take seconds under TCG; the workload is bounded by the scenario.
-    let timeout = Duration::from_millis(scenario.duration_ms * 3) + Duration::from_secs(90 + a.attach_timeout);
-    let req = VmRequest { image: image.to_path_buf(), plan, present: topo, memory_mib: a.memory, timeout, binaries, backend };
+    let timeout = Duration::from_millis(scenario.duration_ms * 3)
+        + Duration::from_secs(90 + a.attach_timeout);
+    let req = VmRequest {
+        image: image.to_path_buf(),
+        plan,
+        present: topo,
+        memory_mib: a.memory,
+        timeout,
+        binaries,
+        backend,
+    };
     let res = vm_run::run(req, &mut |_| {})?;
     let input = RunInput {
         scenario: scenario.clone(),
         scheduler: sched.label(),
         topology: topo.to_string(),
-        accel: if res.outcome.accel == ktstr_vmm::Accel::Kvm { Accel::Kvm } else { Accel::Tcg },
+        accel: if res.outcome.accel == ktstr_vmm::Accel::Kvm {
+            Accel::Kvm
+        } else {
+            Accel::Tcg
+        },
         messages: res.outcome.messages.clone(),
         console: res.outcome.console.text(),
         vm_exit: vm_end(&res.outcome),
-        wire_loss: res.outcome.wire.has_loss().then(|| format!("{:?}", res.outcome.wire)),
+        wire_loss: res
+            .outcome
+            .wire
+            .has_loss()
+            .then(|| format!("{:?}", res.outcome.wire)),
     };
     let verdict = evaluate(&input);
     Ok(RunRecord {
@@ -137,7 +215,11 @@ fn run_one(scenario: &Scenario, sched: &SchedulerArg, topo: Topology, a: &RunArg
         wall_ms: res.outcome.wall.as_secs_f64() * 1e3,
         boot_ms: res.hello.as_ref().map(|h| h.boot_ns as f64 / 1e6),
         // A scheduler is only judged on the topology it was asked to run on.
-        topology_mismatches: if res.hello.is_some() { res.topology.mismatches } else { Vec::new() },
+        topology_mismatches: if res.hello.is_some() {
+            res.topology.mismatches
+        } else {
+            Vec::new()
+        },
         verdict,
     })
 }
@@ -146,8 +228,12 @@ fn vm_end(o: &VmOutcome) -> VmEnd {
     match &o.exit {
         VmExit::Completed => VmEnd::Completed,
         VmExit::KernelPanic { text } => VmEnd::KernelPanic { text: text.clone() },
-        VmExit::Timeout { last_lines, .. } => VmEnd::Timeout { last_lines: last_lines.clone() },
-        VmExit::NoResult { last_lines, .. } => VmEnd::NoResult { last_lines: last_lines.clone() },
+        VmExit::Timeout { last_lines, .. } => VmEnd::Timeout {
+            last_lines: last_lines.clone(),
+        },
+        VmExit::NoResult { last_lines, .. } => VmEnd::NoResult {
+            last_lines: last_lines.clone(),
+        },
         VmExit::Interrupted => VmEnd::Interrupted,
     }
 }
@@ -172,10 +258,20 @@ fn resolve_scenarios(names: &[String]) -> Result<Vec<Scenario>, Failure> {
 }
 
 fn print_summary(records: &[RunRecord]) {
-    let passed = records.iter().filter(|r| r.verdict.passed() && r.topology_mismatches.is_empty()).count();
+    let passed = records
+        .iter()
+        .filter(|r| r.verdict.passed() && r.topology_mismatches.is_empty())
+        .count();
     println!("summary: {passed} of {} runs passed", records.len());
     for r in records {
         let ok = r.verdict.passed() && r.topology_mismatches.is_empty();
-        println!("  {}  {:<20} {:<16} {}  {:.1} s", if ok { "PASS" } else { "FAIL" }, r.scenario, r.scheduler, r.topology, r.wall_ms / 1e3);
+        println!(
+            "  {}  {:<20} {:<16} {}  {:.1} s",
+            if ok { "PASS" } else { "FAIL" },
+            r.scenario,
+            r.scheduler,
+            r.topology,
+            r.wall_ms / 1e3
+        );
     }
 }

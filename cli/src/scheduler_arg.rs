@@ -25,35 +25,60 @@ pub(crate) struct SchedulerArg {
 impl SchedulerArg {
     /// Name plus arguments, e.g. `scx_qmap -t 2`.
     pub(crate) fn label(&self) -> String {
-        std::iter::once(self.name.clone()).chain(self.args.iter().cloned()).collect::<Vec<_>>().join(" ")
+        std::iter::once(self.name.clone())
+            .chain(self.args.iter().cloned())
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 }
 
 /// Resolves one `--scheduler` value against the kernel's cached schedulers.
 pub(crate) fn resolve(value: &str, kernel: &ResolvedKernel) -> Result<SchedulerArg, Failure> {
     let mut words = value.split_whitespace();
-    let head = words.next().ok_or_else(|| Failure::usage(anyhow!("empty `--scheduler` value")))?;
+    let head = words
+        .next()
+        .ok_or_else(|| Failure::usage(anyhow!("empty `--scheduler` value")))?;
     let args: Vec<String> = words.map(str::to_string).collect();
     if head.eq_ignore_ascii_case(EEVDF) {
         if !args.is_empty() {
             return Err(Failure::usage(anyhow!("`eevdf` takes no arguments")));
         }
-        return Ok(SchedulerArg { name: EEVDF.into(), host_path: None, args });
+        return Ok(SchedulerArg {
+            name: EEVDF.into(),
+            host_path: None,
+            args,
+        });
     }
     if head.contains('/') {
         let p = PathBuf::from(head);
         if !p.is_file() {
-            return Err(Failure::usage(anyhow!("scheduler binary `{head}` does not exist")));
+            return Err(Failure::usage(anyhow!(
+                "scheduler binary `{head}` does not exist"
+            )));
         }
-        let name = p.file_name().map_or_else(|| head.to_string(), |n| n.to_string_lossy().into_owned());
-        return Ok(SchedulerArg { name, host_path: Some(p), args });
+        let name = p
+            .file_name()
+            .map_or_else(|| head.to_string(), |n| n.to_string_lossy().into_owned());
+        return Ok(SchedulerArg {
+            name,
+            host_path: Some(p),
+            args,
+        });
     }
-    let name = if head.starts_with("scx_") { head.to_string() } else { format!("scx_{head}") };
+    let name = if head.starts_with("scx_") {
+        head.to_string()
+    } else {
+        format!("scx_{head}")
+    };
     let path = kernel.scheduler(&name).ok_or_else(|| {
         Failure::usage(anyhow!(
             "unknown scheduler `{head}`\nhint: use `eevdf`, a path to a scheduler binary, or one built with the kernel: {}",
             SCHEDULERS.join(", ")
         ))
     })?;
-    Ok(SchedulerArg { name, host_path: Some(path), args })
+    Ok(SchedulerArg {
+        name,
+        host_path: Some(path),
+        args,
+    })
 }

@@ -35,10 +35,15 @@ pub(crate) fn default_memory(t: &Topology) -> u32 {
 }
 
 /// Builds the initramfs, boots, and compares the observed topology with the plan's.
-pub(crate) fn run(req: VmRequest<'_>, on_message: &mut dyn FnMut(&Message)) -> Result<VmResult, Failure> {
+pub(crate) fn run(
+    req: VmRequest<'_>,
+    on_message: &mut dyn FnMut(&Message),
+) -> Result<VmResult, Failure> {
     let initramfs = guest_image::build(&req.plan, &req.binaries)?;
     let mut spec = VmSpec::new(req.image, initramfs, req.present);
-    spec.memory_mib = req.memory_mib.unwrap_or_else(|| default_memory(&req.present));
+    spec.memory_mib = req
+        .memory_mib
+        .unwrap_or_else(|| default_memory(&req.present));
     spec.timeout = req.timeout;
     let outcome = req.backend.run(&spec, on_message).map_err(Failure::usage)?;
     let hello = outcome.messages.iter().find_map(|m| match m {
@@ -47,7 +52,14 @@ pub(crate) fn run(req: VmRequest<'_>, on_message: &mut dyn FnMut(&Message)) -> R
     });
     let topology = match &hello {
         Some(h) => compare_topology(&req.plan.topology, &h.topology),
-        None => TopologyMatch { matches: false, mismatches: vec!["the guest sent no Hello".into()] },
+        None => TopologyMatch {
+            matches: false,
+            mismatches: vec!["the guest sent no Hello".into()],
+        },
     };
-    Ok(VmResult { outcome, hello, topology })
+    Ok(VmResult {
+        outcome,
+        hello,
+        topology,
+    })
 }

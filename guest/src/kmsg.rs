@@ -11,13 +11,21 @@ pub(crate) struct Kmsg {
 
 impl Kmsg {
     pub(crate) fn open() -> Kmsg {
-        Kmsg { file: std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open("/dev/kmsg").ok() }
+        Kmsg {
+            file: std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NONBLOCK)
+                .open("/dev/kmsg")
+                .ok(),
+        }
     }
 
     /// New records since the last call, as message text (without the prefix).
     pub(crate) fn read_new(&mut self) -> Vec<String> {
         let mut out = Vec::new();
-        let Some(f) = self.file.as_mut() else { return out };
+        let Some(f) = self.file.as_mut() else {
+            return out;
+        };
         let mut buf = vec![0u8; 8192];
         loop {
             // Each read returns exactly one record; EAGAIN ends the batch, EPIPE

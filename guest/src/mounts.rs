@@ -24,10 +24,20 @@ pub(crate) fn mount_all() -> Vec<String> {
 }
 
 fn mount(src: &str, target: &str, fstype: &str) -> std::io::Result<()> {
-    let c = |s: &str| CString::new(s).map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput));
+    let c = |s: &str| {
+        CString::new(s).map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))
+    };
     let (src, target, fstype) = (c(src)?, c(target)?, c(fstype)?);
     // SAFETY: all pointers are NUL-terminated strings that outlive the call; no data.
-    let rc = unsafe { libc::mount(src.as_ptr(), target.as_ptr(), fstype.as_ptr(), 0, std::ptr::null()) };
+    let rc = unsafe {
+        libc::mount(
+            src.as_ptr(),
+            target.as_ptr(),
+            fstype.as_ptr(),
+            0,
+            std::ptr::null(),
+        )
+    };
     if rc == 0 {
         Ok(())
     } else {

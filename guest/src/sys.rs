@@ -14,7 +14,10 @@ pub(crate) fn process_cpu_ns() -> u64 {
 }
 
 fn clock_ns(clock: libc::clockid_t) -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: writes one timespec into a valid local.
     unsafe { libc::clock_gettime(clock, &mut ts) };
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
@@ -29,12 +32,21 @@ pub(crate) fn current_cpu() -> u32 {
 
 /// Waits while `*word == expected`, at most `timeout`.
 pub(crate) fn futex_wait(word: &AtomicU32, expected: u32, timeout: Duration) {
-    let ts = libc::timespec { tv_sec: timeout.as_secs() as libc::time_t, tv_nsec: timeout.subsec_nanos() as libc::c_long };
+    let ts = libc::timespec {
+        tv_sec: timeout.as_secs() as libc::time_t,
+        tv_nsec: timeout.subsec_nanos() as libc::c_long,
+    };
     // SAFETY: `word` is a valid, aligned u32 in memory shared by the waiters; the
     // kernel only reads it. A spurious or timed-out return is handled by callers
     // re-checking the word.
     unsafe {
-        libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAIT, expected, &ts as *const libc::timespec);
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAIT,
+            expected,
+            &ts as *const libc::timespec,
+        );
     }
 }
 
@@ -66,8 +78,14 @@ pub(crate) fn set_affinity(pid: i32, cpus: &[u32]) -> std::io::Result<()> {
 
 /// Sets the scheduling policy of `pid` (priority 1 for FIFO/RR, 0 otherwise).
 pub(crate) fn set_policy(pid: i32, policy: libc::c_int) -> std::io::Result<()> {
-    let prio = if policy == libc::SCHED_FIFO || policy == libc::SCHED_RR { 1 } else { 0 };
-    let param = libc::sched_param { sched_priority: prio };
+    let prio = if policy == libc::SCHED_FIFO || policy == libc::SCHED_RR {
+        1
+    } else {
+        0
+    };
+    let param = libc::sched_param {
+        sched_priority: prio,
+    };
     // SAFETY: passes a pointer to a valid local sched_param.
     let rc = unsafe { libc::sched_setscheduler(pid, policy, &param) };
     if rc == 0 {

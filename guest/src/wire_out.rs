@@ -35,15 +35,35 @@ impl WireOut {
         let mut notes = Vec::new();
         if kind == "ivshmem" {
             match open_ring() {
-                Ok((writer, map)) => return (WireOut { sink: Sink::Ring { writer, _map: map }, dropped: 0 }, notes),
+                Ok((writer, map)) => {
+                    return (
+                        WireOut {
+                            sink: Sink::Ring { writer, _map: map },
+                            dropped: 0,
+                        },
+                        notes,
+                    )
+                }
                 Err(e) => notes.push(format!("ring unavailable, using serial: {e}")),
             }
         }
         match open_serial(Path::new("/dev/ttyS1")) {
-            Ok(f) => (WireOut { sink: Sink::Serial(f), dropped: 0 }, notes),
+            Ok(f) => (
+                WireOut {
+                    sink: Sink::Serial(f),
+                    dropped: 0,
+                },
+                notes,
+            ),
             Err(e) => {
                 notes.push(format!("serial wire unavailable: {e}"));
-                (WireOut { sink: Sink::Nowhere, dropped: 0 }, notes)
+                (
+                    WireOut {
+                        sink: Sink::Nowhere,
+                        dropped: 0,
+                    },
+                    notes,
+                )
             }
         }
     }
@@ -83,7 +103,12 @@ impl WireOut {
 /// Finds the ivshmem device and maps its shared-memory BAR.
 fn open_ring() -> Result<(RingWriter, Mapping), String> {
     let bar = find_ivshmem(Path::new("/sys/bus/pci/devices")).ok_or("no ivshmem PCI device")?;
-    let file = OpenOptions::new().read(true).write(true).custom_flags(libc::O_SYNC).open(&bar).map_err(|e| format!("open {}: {e}", bar.display()))?;
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_SYNC)
+        .open(&bar)
+        .map_err(|e| format!("open {}: {e}", bar.display()))?;
     let len = file.metadata().map_err(|e| e.to_string())?.len() as usize;
     let map = Mapping::new(&file, len).map_err(|e| format!("map {}: {e}", bar.display()))?;
     // SAFETY: the mapping is valid for `len` bytes and is moved into the same
@@ -93,15 +118,28 @@ fn open_ring() -> Result<(RingWriter, Mapping), String> {
 }
 
 fn find_ivshmem(devices: &Path) -> Option<PathBuf> {
-    std::fs::read_dir(devices).ok()?.flatten().map(|e| e.path()).find(|p| {
-        let id = |f: &str| std::fs::read_to_string(p.join(f)).map(|s| s.trim().to_string()).unwrap_or_default();
-        id("vendor") == IVSHMEM_VENDOR && id("device") == IVSHMEM_DEVICE
-    }).map(|p| p.join(IVSHMEM_BAR))
+    std::fs::read_dir(devices)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            let id = |f: &str| {
+                std::fs::read_to_string(p.join(f))
+                    .map(|s| s.trim().to_string())
+                    .unwrap_or_default()
+            };
+            id("vendor") == IVSHMEM_VENDOR && id("device") == IVSHMEM_DEVICE
+        })
+        .map(|p| p.join(IVSHMEM_BAR))
 }
 
 /// Opens a serial port in raw mode so frame bytes pass unaltered (no `\n` → `\r\n`).
 fn open_serial(path: &Path) -> std::io::Result<File> {
-    let f = OpenOptions::new().read(true).write(true).custom_flags(libc::O_NOCTTY).open(path)?;
+    let f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NOCTTY)
+        .open(path)?;
     // SAFETY: termios is plain data; tcgetattr/tcsetattr read and write the local
     // struct for an fd we own.
     unsafe {
@@ -123,11 +161,23 @@ struct Mapping {
 impl Mapping {
     fn new(file: &File, len: usize) -> std::io::Result<Self> {
         // SAFETY: a new mapping at a kernel-chosen address, aliasing no Rust object.
-        let ptr = unsafe { libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED, file.as_raw_fd(), 0) };
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                file.as_raw_fd(),
+                0,
+            )
+        };
         if ptr == libc::MAP_FAILED {
             return Err(std::io::Error::last_os_error());
         }
-        Ok(Mapping { ptr: ptr.cast(), len })
+        Ok(Mapping {
+            ptr: ptr.cast(),
+            len,
+        })
     }
 }
 

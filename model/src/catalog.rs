@@ -338,9 +338,7 @@ fn fault_starve() -> Scenario {
         for_ms: 4000,
     });
     Scenario::builder("fault-starve")
-        .description(
-            "One worker never makes progress; the starvation check must fail.",
-        )
+        .description("One worker never makes progress; the starvation check must fail.")
         .cgroup("a", |c| c.workers(2, WorkType::Spin).workers_with(freeze))
         .skip_fairness()
         .build()

@@ -65,12 +65,19 @@ mod tests {
     #[test]
     fn every_catalog_scenario_survives_the_trip_to_the_guest() {
         let topology: Topology = "1,2,2,1".parse().unwrap();
-        for s in crate::catalog::catalog().into_iter().chain(crate::catalog::fault_scenarios()) {
+        for s in crate::catalog::catalog()
+            .into_iter()
+            .chain(crate::catalog::fault_scenarios())
+        {
             let plan = GuestPlan {
                 topology,
                 task: GuestTask::Scenario {
                     scenario: Box::new(s),
-                    scheduler: Some(SchedulerLaunch { guest_path: "/ktstr/bin/scx_simple".into(), args: vec!["-v".into()], attach_timeout_ms: 1 }),
+                    scheduler: Some(SchedulerLaunch {
+                        guest_path: "/ktstr/bin/scx_simple".into(),
+                        args: vec!["-v".into()],
+                        attach_timeout_ms: 1,
+                    }),
                 },
             };
             assert_eq!(GuestPlan::from_bytes(&plan.to_bytes()).unwrap(), plan);

@@ -71,8 +71,18 @@ impl Topology {
     ///
     /// # Errors
     /// See [`TopologyError`].
-    pub fn new(numa_nodes: u32, llcs: u32, cores_per_llc: u32, threads_per_core: u32) -> Result<Self, TopologyError> {
-        let t = Topology { numa_nodes, llcs, cores_per_llc, threads_per_core };
+    pub fn new(
+        numa_nodes: u32,
+        llcs: u32,
+        cores_per_llc: u32,
+        threads_per_core: u32,
+    ) -> Result<Self, TopologyError> {
+        let t = Topology {
+            numa_nodes,
+            llcs,
+            cores_per_llc,
+            threads_per_core,
+        };
         t.validate()?;
         Ok(t)
     }
@@ -83,15 +93,28 @@ impl Topology {
     /// See [`TopologyError`].
     pub fn validate(&self) -> Result<(), TopologyError> {
         let spec = self.spec();
-        if self.numa_nodes == 0 || self.llcs == 0 || self.cores_per_llc == 0 || self.threads_per_core == 0 {
+        if self.numa_nodes == 0
+            || self.llcs == 0
+            || self.cores_per_llc == 0
+            || self.threads_per_core == 0
+        {
             return Err(TopologyError::Zero(spec));
         }
         if !self.llcs.is_multiple_of(self.numa_nodes) {
-            return Err(TopologyError::UnevenLlcs { spec, llcs: self.llcs, nodes: self.numa_nodes });
+            return Err(TopologyError::UnevenLlcs {
+                spec,
+                llcs: self.llcs,
+                nodes: self.numa_nodes,
+            });
         }
-        let cpus = u64::from(self.llcs) * u64::from(self.cores_per_llc) * u64::from(self.threads_per_core);
+        let cpus =
+            u64::from(self.llcs) * u64::from(self.cores_per_llc) * u64::from(self.threads_per_core);
         if cpus > u64::from(MAX_CPUS) {
-            return Err(TopologyError::TooManyCpus { spec, cpus, max: MAX_CPUS });
+            return Err(TopologyError::TooManyCpus {
+                spec,
+                cpus,
+                max: MAX_CPUS,
+            });
         }
         Ok(())
     }
@@ -113,7 +136,10 @@ impl Topology {
 
     /// The request in `N,L,C,T` form.
     pub fn spec(&self) -> String {
-        format!("{},{},{},{}", self.numa_nodes, self.llcs, self.cores_per_llc, self.threads_per_core)
+        format!(
+            "{},{},{},{}",
+            self.numa_nodes, self.llcs, self.cores_per_llc, self.threads_per_core
+        )
     }
 
     /// Where CPU `cpu` sits when CPUs are numbered thread-fastest, then core, then LLC
@@ -122,7 +148,12 @@ impl Topology {
         let thread = cpu % self.threads_per_core;
         let core = (cpu / self.threads_per_core) % self.cores_per_llc;
         let llc = cpu / self.cpus_per_llc();
-        CpuPlace { node: llc / self.llcs_per_node(), llc, core, thread }
+        CpuPlace {
+            node: llc / self.llcs_per_node(),
+            llc,
+            core,
+            thread,
+        }
     }
 
     /// The CPUs of LLC `llc`, in the numbering of [`Topology::place`].
@@ -141,7 +172,11 @@ impl Topology {
 impl fmt::Display for Topology {
     /// Prints the compact `NnLlCcTt` form, e.g. `2n4l2c1t`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}n{}l{}c{}t", self.numa_nodes, self.llcs, self.cores_per_llc, self.threads_per_core)
+        write!(
+            f,
+            "{}n{}l{}c{}t",
+            self.numa_nodes, self.llcs, self.cores_per_llc, self.threads_per_core
+        )
     }
 }
 
@@ -161,9 +196,16 @@ impl FromStr for Topology {
         }
         let mut n = [0u32; 4];
         for (slot, p) in n.iter_mut().zip(&parts) {
-            *slot = p.parse().map_err(|_| TopologyError::Syntax(s.to_string()))?;
+            *slot = p
+                .parse()
+                .map_err(|_| TopologyError::Syntax(s.to_string()))?;
         }
-        let topo = Topology { numa_nodes: n[0], llcs: n[1], cores_per_llc: n[2], threads_per_core: n[3] };
+        let topo = Topology {
+            numa_nodes: n[0],
+            llcs: n[1],
+            cores_per_llc: n[2],
+            threads_per_core: n[3],
+        };
         topo.validate().map_err(|e| match e {
             // Report the user's spelling, not the normalised one.
             TopologyError::Zero(_) => TopologyError::Zero(s.to_string()),
@@ -202,26 +244,88 @@ mod tests {
     #[test]
     fn rejects_uneven_llcs() {
         let e = "2,3,1,1".parse::<Topology>().unwrap_err();
-        assert!(matches!(e, TopologyError::UnevenLlcs { llcs: 3, nodes: 2, .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                TopologyError::UnevenLlcs {
+                    llcs: 3,
+                    nodes: 2,
+                    ..
+                }
+            ),
+            "{e}"
+        );
         assert!(e.to_string().contains("multiple of 2"));
     }
 
     #[test]
     fn rejects_zero_syntax_and_size() {
-        assert!(matches!("1,0,1,1".parse::<Topology>(), Err(TopologyError::Zero(_))));
-        assert!(matches!("1,2,x,1".parse::<Topology>(), Err(TopologyError::Syntax(_))));
-        assert!(matches!("1,2,1".parse::<Topology>(), Err(TopologyError::Syntax(_))));
-        assert!(matches!("1,64,2,2".parse::<Topology>(), Err(TopologyError::TooManyCpus { cpus: 256, .. })));
+        assert!(matches!(
+            "1,0,1,1".parse::<Topology>(),
+            Err(TopologyError::Zero(_))
+        ));
+        assert!(matches!(
+            "1,2,x,1".parse::<Topology>(),
+            Err(TopologyError::Syntax(_))
+        ));
+        assert!(matches!(
+            "1,2,1".parse::<Topology>(),
+            Err(TopologyError::Syntax(_))
+        ));
+        assert!(matches!(
+            "1,64,2,2".parse::<Topology>(),
+            Err(TopologyError::TooManyCpus { cpus: 256, .. })
+        ));
     }
 
     #[test]
     fn places_cpus_thread_fastest() {
         let t: Topology = "2,4,2,2".parse().unwrap();
-        assert_eq!(t.place(0), CpuPlace { node: 0, llc: 0, core: 0, thread: 0 });
-        assert_eq!(t.place(1), CpuPlace { node: 0, llc: 0, core: 0, thread: 1 });
-        assert_eq!(t.place(2), CpuPlace { node: 0, llc: 0, core: 1, thread: 0 });
-        assert_eq!(t.place(4), CpuPlace { node: 0, llc: 1, core: 0, thread: 0 });
-        assert_eq!(t.place(8), CpuPlace { node: 1, llc: 2, core: 0, thread: 0 });
+        assert_eq!(
+            t.place(0),
+            CpuPlace {
+                node: 0,
+                llc: 0,
+                core: 0,
+                thread: 0
+            }
+        );
+        assert_eq!(
+            t.place(1),
+            CpuPlace {
+                node: 0,
+                llc: 0,
+                core: 0,
+                thread: 1
+            }
+        );
+        assert_eq!(
+            t.place(2),
+            CpuPlace {
+                node: 0,
+                llc: 0,
+                core: 1,
+                thread: 0
+            }
+        );
+        assert_eq!(
+            t.place(4),
+            CpuPlace {
+                node: 0,
+                llc: 1,
+                core: 0,
+                thread: 0
+            }
+        );
+        assert_eq!(
+            t.place(8),
+            CpuPlace {
+                node: 1,
+                llc: 2,
+                core: 0,
+                thread: 0
+            }
+        );
         assert_eq!(t.llc_cpus(3), 12..16);
         assert_eq!(t.node_cpus(1), 8..16);
     }

@@ -30,7 +30,11 @@ pub fn compare_topology(requested: &Topology, observed: &ObservedTopology) -> To
     let t = requested;
 
     if observed.cpus.len() as u32 != t.cpus() {
-        m.push(format!("{} CPUs online, expected {}", observed.cpus.len(), t.cpus()));
+        m.push(format!(
+            "{} CPUs online, expected {}",
+            observed.cpus.len(),
+            t.cpus()
+        ));
     }
 
     // LLCs: taken from each CPU's own view so a CPU without cache info is caught.
@@ -48,7 +52,12 @@ pub fn compare_topology(requested: &Topology, observed: &ObservedTopology) -> To
     }
     for (i, set) in llcs.iter().enumerate() {
         if set.len() as u32 != t.cpus_per_llc() {
-            m.push(format!("LLC {i} (CPUs {}) has {} CPUs, expected {}", list(set), set.len(), t.cpus_per_llc()));
+            m.push(format!(
+                "LLC {i} (CPUs {}) has {} CPUs, expected {}",
+                list(set),
+                set.len(),
+                t.cpus_per_llc()
+            ));
         }
     }
 
@@ -77,26 +86,46 @@ pub fn compare_topology(requested: &Topology, observed: &ObservedTopology) -> To
             .map(|c| &c.siblings)
             .collect();
         if cores.len() as u32 != t.cores_per_llc {
-            m.push(format!("LLC with CPUs {} has {} cores, expected {}", list(set), cores.len(), t.cores_per_llc));
+            m.push(format!(
+                "LLC with CPUs {} has {} cores, expected {}",
+                list(set),
+                cores.len(),
+                t.cores_per_llc
+            ));
         }
     }
 
     // NUMA nodes: only nodes with CPUs count; each must hold whole LLCs.
-    let nodes: Vec<_> = observed.nodes.iter().filter(|n| !n.cpus.is_empty()).collect();
+    let nodes: Vec<_> = observed
+        .nodes
+        .iter()
+        .filter(|n| !n.cpus.is_empty())
+        .collect();
     if nodes.len() as u32 != t.numa_nodes {
-        m.push(format!("{} NUMA node(s) with CPUs, expected {}", nodes.len(), t.numa_nodes));
+        m.push(format!(
+            "{} NUMA node(s) with CPUs, expected {}",
+            nodes.len(),
+            t.numa_nodes
+        ));
     }
     let node_of: BTreeMap<u32, u32> = observed.cpus.iter().map(|c| (c.cpu, c.node)).collect();
     for set in &llcs {
         let owners: BTreeSet<Option<&u32>> = set.iter().map(|c| node_of.get(c)).collect();
         if owners.len() > 1 {
-            m.push(format!("LLC with CPUs {} spans several NUMA nodes", list(set)));
+            m.push(format!(
+                "LLC with CPUs {} spans several NUMA nodes",
+                list(set)
+            ));
         }
     }
     for n in &nodes {
         let want = t.cpus() / t.numa_nodes;
         if n.cpus.len() as u32 != want {
-            m.push(format!("node {} has {} CPUs, expected {want}", n.id, n.cpus.len()));
+            m.push(format!(
+                "node {} has {} CPUs, expected {want}",
+                n.id,
+                n.cpus.len()
+            ));
         }
     }
 
@@ -104,22 +133,39 @@ pub fn compare_topology(requested: &Topology, observed: &ObservedTopology) -> To
     let all = &observed.nodes;
     for (i, n) in all.iter().enumerate() {
         if n.distances.len() != all.len() {
-            m.push(format!("node {} lists {} distances for {} nodes", n.id, n.distances.len(), all.len()));
+            m.push(format!(
+                "node {} lists {} distances for {} nodes",
+                n.id,
+                n.distances.len(),
+                all.len()
+            ));
             continue;
         }
         for (j, &d) in n.distances.iter().enumerate() {
             let back = all[j].distances.get(i).copied();
             if i == j && d != LOCAL_DISTANCE {
-                m.push(format!("node {} distance to itself is {d}, expected {LOCAL_DISTANCE}", n.id));
+                m.push(format!(
+                    "node {} distance to itself is {d}, expected {LOCAL_DISTANCE}",
+                    n.id
+                ));
             } else if i != j && d <= LOCAL_DISTANCE {
-                m.push(format!("node {} distance to node {} is {d}, expected more than {LOCAL_DISTANCE}", n.id, all[j].id));
+                m.push(format!(
+                    "node {} distance to node {} is {d}, expected more than {LOCAL_DISTANCE}",
+                    n.id, all[j].id
+                ));
             } else if back.is_some_and(|b| b != d) {
-                m.push(format!("distance between nodes {} and {} is not symmetric", n.id, all[j].id));
+                m.push(format!(
+                    "distance between nodes {} and {} is not symmetric",
+                    n.id, all[j].id
+                ));
             }
         }
     }
 
-    TopologyMatch { matches: m.is_empty(), mismatches: m }
+    TopologyMatch {
+        matches: m.is_empty(),
+        mismatches: m,
+    }
 }
 
 #[cfg(test)]
@@ -148,7 +194,9 @@ mod tests {
             .map(|id| ObservedNode {
                 id,
                 cpus: t.node_cpus(id).collect(),
-                distances: (0..t.numa_nodes).map(|j| if j == id { 10 } else { 20 }).collect(),
+                distances: (0..t.numa_nodes)
+                    .map(|j| if j == id { 10 } else { 20 })
+                    .collect(),
                 mem_mib: 256,
             })
             .collect();
@@ -158,7 +206,9 @@ mod tests {
 
     #[test]
     fn ideal_guest_matches() {
-        for spec in ["1,1,2,1", "1,2,2,1", "1,2,2,2", "2,4,2,1", "1,3,3,1", "4,8,2,2"] {
+        for spec in [
+            "1,1,2,1", "1,2,2,1", "1,2,2,2", "2,4,2,1", "1,3,3,1", "4,8,2,2",
+        ] {
             let t: Topology = spec.parse().unwrap();
             let r = compare_topology(&t, &ideal(&t));
             assert!(r.matches, "{spec}: {:?}", r.mismatches);
@@ -172,7 +222,13 @@ mod tests {
         let got = ideal(&"1,1,4,1".parse().unwrap());
         let r = compare_topology(&want, &got);
         assert!(!r.matches);
-        assert!(r.mismatches.iter().any(|s| s.contains("1 LLCs, expected 2")), "{:?}", r.mismatches);
+        assert!(
+            r.mismatches
+                .iter()
+                .any(|s| s.contains("1 LLCs, expected 2")),
+            "{:?}",
+            r.mismatches
+        );
     }
 
     #[test]
@@ -181,7 +237,11 @@ mod tests {
         let got = ideal(&"1,2,1,2".parse().unwrap());
         let r = compare_topology(&want, &got);
         assert!(!r.matches);
-        assert!(r.mismatches.iter().any(|s| s.contains("SMT")), "{:?}", r.mismatches);
+        assert!(
+            r.mismatches.iter().any(|s| s.contains("SMT")),
+            "{:?}",
+            r.mismatches
+        );
     }
 
     #[test]
@@ -190,10 +250,20 @@ mod tests {
         let mut got = ideal(&want);
         got.nodes[0].distances[1] = 10;
         let r = compare_topology(&want, &got);
-        assert!(r.mismatches.iter().any(|s| s.contains("distance to node 1 is 10")), "{:?}", r.mismatches);
+        assert!(
+            r.mismatches
+                .iter()
+                .any(|s| s.contains("distance to node 1 is 10")),
+            "{:?}",
+            r.mismatches
+        );
         let flat = ideal(&"1,4,2,1".parse().unwrap());
         let r = compare_topology(&want, &flat);
-        assert!(r.mismatches.iter().any(|s| s.contains("1 NUMA node(s)")), "{:?}", r.mismatches);
+        assert!(
+            r.mismatches.iter().any(|s| s.contains("1 NUMA node(s)")),
+            "{:?}",
+            r.mismatches
+        );
     }
 
     #[test]

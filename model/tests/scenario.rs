@@ -664,7 +664,9 @@ fn rejects_ops_on_cgroups_that_do_not_exist() {
         "steps[0].ops[0].cgroup.name",
         "parent `c`",
     );
-    let add_empty = |name: &str| Op::AddCgroup { cgroup: CgroupSpec::builder(name).build() };
+    let add_empty = |name: &str| Op::AddCgroup {
+        cgroup: CgroupSpec::builder(name).build(),
+    };
     rejects(
         with_steps(vec![
             step(vec![add_empty("e")]),
@@ -789,8 +791,17 @@ fn workers_in_a_parent_cgroup_are_rejected() {
     let s = ktstr_model::ScenarioBuilder::new("spawn-into-parent")
         .cgroup("p", |c| c)
         .cgroup("p/a", |c| c.workers(1, WorkType::Spin))
-        .step_ops(vec![Op::Spawn { cgroup: "p".into(), workers: ktstr_model::WorkerGroup::new(1, WorkType::Spin) }], Hold::Fraction(0.5))
+        .step_ops(
+            vec![Op::Spawn {
+                cgroup: "p".into(),
+                workers: ktstr_model::WorkerGroup::new(1, WorkType::Spin),
+            }],
+            Hold::Fraction(0.5),
+        )
         .build();
     let e = s.validate(&topo).unwrap_err().to_string();
-    assert!(e.contains("steps[0].ops[0].cgroup") && e.contains("has child `p/a`"), "{e}");
+    assert!(
+        e.contains("steps[0].ops[0].cgroup") && e.contains("has child `p/a`"),
+        "{e}"
+    );
 }

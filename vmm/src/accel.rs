@@ -31,5 +31,9 @@ pub fn host_has_hw_virt() -> bool {
         .lines()
         .filter(|l| l.starts_with("flags"))
         .any(|l| l.split_whitespace().any(|f| f == "vmx" || f == "svm"));
-    hw && std::fs::OpenOptions::new().read(true).write(true).open("/dev/kvm").is_ok()
+    hw && std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/kvm")
+        .is_ok()
 }

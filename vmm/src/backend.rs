@@ -74,7 +74,12 @@ pub struct WireStats {
 impl WireStats {
     /// True when any frame was lost or damaged.
     pub fn has_loss(&self) -> bool {
-        self.crc_errors + self.bad_lengths + self.decode_errors + self.truncated + self.ring_dropped_frames > 0
+        self.crc_errors
+            + self.bad_lengths
+            + self.decode_errors
+            + self.truncated
+            + self.ring_dropped_frames
+            > 0
     }
 }
 
@@ -111,5 +116,9 @@ pub trait Backend {
     /// # Errors
     /// [`VmError`] when the VM could not be started at all; a VM that started and
     /// failed is an `Ok` outcome with a non-`Completed` [`VmExit`].
-    fn run(&self, spec: &VmSpec, on_message: &mut dyn FnMut(&Message)) -> Result<VmOutcome, VmError>;
+    fn run(
+        &self,
+        spec: &VmSpec,
+        on_message: &mut dyn FnMut(&Message),
+    ) -> Result<VmOutcome, VmError>;
 }

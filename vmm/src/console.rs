@@ -19,7 +19,12 @@ pub struct Console {
 impl Console {
     /// An empty capture that keeps `keep` bytes at each end.
     pub fn new(keep: usize) -> Self {
-        Console { head: Vec::new(), tail: VecDeque::new(), keep: keep.max(1), dropped: 0 }
+        Console {
+            head: Vec::new(),
+            tail: VecDeque::new(),
+            keep: keep.max(1),
+            dropped: 0,
+        }
     }
 
     /// Appends bytes read from the console.
@@ -46,7 +51,10 @@ impl Console {
     pub fn text(&self) -> String {
         let mut out = String::from_utf8_lossy(&self.head).into_owned();
         if self.dropped > 0 {
-            out.push_str(&format!("\n[... {} console bytes dropped ...]\n", self.dropped));
+            out.push_str(&format!(
+                "\n[... {} console bytes dropped ...]\n",
+                self.dropped
+            ));
         }
         let (a, b) = self.tail.as_slices();
         out.push_str(&String::from_utf8_lossy(&[a, b].concat()));
@@ -56,8 +64,15 @@ impl Console {
     /// The last `n` non-empty lines.
     pub fn last_lines(&self, n: usize) -> Vec<String> {
         let text = self.text();
-        let lines: Vec<&str> = text.lines().map(|l| l.trim_end_matches('\r')).filter(|l| !l.trim().is_empty()).collect();
-        lines[lines.len().saturating_sub(n)..].iter().map(|s| s.to_string()).collect()
+        let lines: Vec<&str> = text
+            .lines()
+            .map(|l| l.trim_end_matches('\r'))
+            .filter(|l| !l.trim().is_empty())
+            .collect();
+        lines[lines.len().saturating_sub(n)..]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
     }
 }
 

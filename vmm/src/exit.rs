@@ -52,7 +52,13 @@ impl VmExit {
 
 /// Decides how a run ended. A panic in the console wins over everything but an
 /// interrupt: a guest can send its last frame and still panic while powering off.
-pub fn classify(done_seen: bool, console: &Console, timed_out: Option<u64>, interrupted: bool, status: &str) -> VmExit {
+pub fn classify(
+    done_seen: bool,
+    console: &Console,
+    timed_out: Option<u64>,
+    interrupted: bool,
+    status: &str,
+) -> VmExit {
     if interrupted {
         return VmExit::Interrupted;
     }
@@ -61,25 +67,36 @@ pub fn classify(done_seen: bool, console: &Console, timed_out: Option<u64>, inte
         return VmExit::KernelPanic { text: panic };
     }
     if let Some(after_secs) = timed_out {
-        return VmExit::Timeout { after_secs, last_lines: console.last_lines(EVIDENCE_LINES) };
+        return VmExit::Timeout {
+            after_secs,
+            last_lines: console.last_lines(EVIDENCE_LINES),
+        };
     }
     if done_seen {
         return VmExit::Completed;
     }
-    VmExit::NoResult { status: status.to_string(), last_lines: console.last_lines(EVIDENCE_LINES) }
+    VmExit::NoResult {
+        status: status.to_string(),
+        last_lines: console.last_lines(EVIDENCE_LINES),
+    }
 }
 
 /// The panic line with the report that led to it (from the last `Oops`, `BUG:` or
 /// `------------[ cut here ]` marker, at most 40 lines back).
 fn panic_report(text: &str) -> Option<String> {
     let lines: Vec<&str> = text.lines().map(|l| l.trim_end_matches('\r')).collect();
-    let at = lines.iter().position(|l| l.contains("Kernel panic - not syncing"))?;
+    let at = lines
+        .iter()
+        .position(|l| l.contains("Kernel panic - not syncing"))?;
     let floor = at.saturating_sub(40);
     let start = (floor..at)
         .rev()
         .find(|&i| {
             let l = lines[i];
-            l.contains("Oops:") || l.contains("BUG:") || l.contains("[ cut here ]") || l.contains("general protection fault")
+            l.contains("Oops:")
+                || l.contains("BUG:")
+                || l.contains("[ cut here ]")
+                || l.contains("general protection fault")
         })
         .unwrap_or(at);
     Some(lines[start..=at].join("\n"))
@@ -109,10 +126,14 @@ mod tests {
 
     #[test]
     fn init_death_is_a_panic_without_report() {
-        let c = console("Run /init as init process\nKernel panic - not syncing: No working init found.\n");
+        let c = console(
+            "Run /init as init process\nKernel panic - not syncing: No working init found.\n",
+        );
         assert_eq!(
             classify(false, &c, None, false, "exit 0"),
-            VmExit::KernelPanic { text: "Kernel panic - not syncing: No working init found.".into() }
+            VmExit::KernelPanic {
+                text: "Kernel panic - not syncing: No working init found.".into()
+            }
         );
     }
 
@@ -121,10 +142,19 @@ mod tests {
         let c = console("a\nb\nc\n");
         assert_eq!(
             classify(false, &c, Some(5), false, "killed"),
-            VmExit::Timeout { after_secs: 5, last_lines: vec!["a".into(), "b".into(), "c".into()] }
+            VmExit::Timeout {
+                after_secs: 5,
+                last_lines: vec!["a".into(), "b".into(), "c".into()]
+            }
         );
-        assert!(matches!(classify(false, &c, None, false, "exit 0"), VmExit::NoResult { .. }));
+        assert!(matches!(
+            classify(false, &c, None, false, "exit 0"),
+            VmExit::NoResult { .. }
+        ));
         assert_eq!(classify(true, &c, None, false, "exit 0"), VmExit::Completed);
-        assert_eq!(classify(true, &c, Some(1), true, "killed"), VmExit::Interrupted);
+        assert_eq!(
+            classify(true, &c, Some(1), true, "killed"),
+            VmExit::Interrupted
+        );
     }
 }

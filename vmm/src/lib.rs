@@ -31,5 +31,5 @@ pub use backend::{Backend, VmOutcome, VmSpec, WireStats, GUEST_WIRE_ARG};
 pub use console::Console;
 pub use error::VmError;
 pub use exit::{classify, VmExit};
-pub use qemu::QemuBackend;
+pub use qemu::{QemuBackend, RUN_DIR_ENV};
 pub use stop::{request_stop, stop_requested};

@@ -29,9 +29,15 @@ impl SharedMap {
             )
         };
         if ptr == libc::MAP_FAILED {
-            return Err(VmError::Io { what: "map the wire ring".into(), source: std::io::Error::last_os_error() });
+            return Err(VmError::Io {
+                what: "map the wire ring".into(),
+                source: std::io::Error::last_os_error(),
+            });
         }
-        Ok(SharedMap { ptr: ptr.cast(), len })
+        Ok(SharedMap {
+            ptr: ptr.cast(),
+            len,
+        })
     }
 
     /// Start of the mapping. Valid for `len()` bytes until `self` drops.

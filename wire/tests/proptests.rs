@@ -93,8 +93,18 @@ fn message() -> impl Strategy<Value = Message> {
         scheduler_event().prop_map(Message::Scheduler),
         phase().prop_map(Message::Phase),
         worker_report().prop_map(Message::Worker),
-        (any::<u32>(), any::<u64>(), vec(".{0,40}", 0..4), vec(".{0,40}", 0..3))
-            .prop_map(|(index, at_ns, ops, errors)| Message::Step(StepEvent { index, at_ns, ops, errors })),
+        (
+            any::<u32>(),
+            any::<u64>(),
+            vec(".{0,40}", 0..4),
+            vec(".{0,40}", 0..3)
+        )
+            .prop_map(|(index, at_ns, ops, errors)| Message::Step(StepEvent {
+                index,
+                at_ns,
+                ops,
+                errors
+            })),
     ]
 }
 
@@ -104,17 +114,42 @@ fn lines() -> impl Strategy<Value = Vec<String>> {
 
 fn scheduler_event() -> impl Strategy<Value = SchedulerEvent> {
     prop_oneof![
-        (any::<u64>(), "[a-z_]{0,16}", any::<u64>()).prop_map(|(at_ns, ops, after_ns)| SchedulerEvent::Attached { at_ns, ops, after_ns }),
-        (any::<u64>(), ".{0,80}", lines(), lines(), proptest::option::of(any::<i32>())).prop_map(
-            |(at_ns, reason, kernel_log, output, exit_status)| SchedulerEvent::Died { at_ns, reason, kernel_log, output, exit_status }
-        ),
+        (any::<u64>(), "[a-z_]{0,16}", any::<u64>()).prop_map(|(at_ns, ops, after_ns)| {
+            SchedulerEvent::Attached {
+                at_ns,
+                ops,
+                after_ns,
+            }
+        }),
+        (
+            any::<u64>(),
+            ".{0,80}",
+            lines(),
+            lines(),
+            proptest::option::of(any::<i32>())
+        )
+            .prop_map(|(at_ns, reason, kernel_log, output, exit_status)| {
+                SchedulerEvent::Died {
+                    at_ns,
+                    reason,
+                    kernel_log,
+                    output,
+                    exit_status,
+                }
+            }),
     ]
 }
 
 fn phase() -> impl Strategy<Value = PhaseEvent> {
     let per_cgroup = || vec(("[a-z/]{1,12}", cpu_list()), 0..4);
-    (any::<u32>(), any::<u64>(), per_cgroup(), per_cgroup())
-        .prop_map(|(index, at_ns, cpusets, members)| PhaseEvent { index, at_ns, cpusets, members })
+    (any::<u32>(), any::<u64>(), per_cgroup(), per_cgroup()).prop_map(
+        |(index, at_ns, cpusets, members)| PhaseEvent {
+            index,
+            at_ns,
+            cpusets,
+            members,
+        },
+    )
 }
 
 fn worker_report() -> impl Strategy<Value = WorkerReport> {
@@ -126,23 +161,32 @@ fn worker_report() -> impl Strategy<Value = WorkerReport> {
         vec(any::<u64>(), 0..32),
         proptest::option::of(".{0,40}"),
     )
-        .prop_map(|((cgroup, index, pid, work), n, max_gap_cpu, cpus_by_phase, wake_latencies_ns, died)| WorkerReport {
-            cgroup,
-            index,
-            pid,
-            work,
-            work_units: n[0],
-            cpu_ns: n[1],
-            wall_ns: n[2],
-            max_gap_ns: n[3],
-            max_gap_cpu,
-            max_gap_at_ns: n[4],
-            migrations: n[5],
-            cpus_by_phase,
-            wake_latencies_ns,
-            run_delay_ns: n[6],
-            died,
-        })
+        .prop_map(
+            |(
+                (cgroup, index, pid, work),
+                n,
+                max_gap_cpu,
+                cpus_by_phase,
+                wake_latencies_ns,
+                died,
+            )| WorkerReport {
+                cgroup,
+                index,
+                pid,
+                work,
+                work_units: n[0],
+                cpu_ns: n[1],
+                wall_ns: n[2],
+                max_gap_ns: n[3],
+                max_gap_cpu,
+                max_gap_at_ns: n[4],
+                migrations: n[5],
+                cpus_by_phase,
+                wake_latencies_ns,
+                run_delay_ns: n[6],
+                died,
+            },
+        )
 }
 
 /// Bytes rich in the magic's own bytes, so partial magics are common, but

@@ -21,9 +21,13 @@ impl CgroupTree {
     pub(crate) fn new() -> Result<CgroupTree, String> {
         enable_controllers(std::path::Path::new(CGROUP_ROOT))?;
         let root = PathBuf::from(CGROUP_ROOT).join("ktstr");
-        fs::create_dir_all(&root).map_err(|e| format!("failed to create {}: {e}", root.display()))?;
+        fs::create_dir_all(&root)
+            .map_err(|e| format!("failed to create {}: {e}", root.display()))?;
         enable_controllers(&root)?;
-        Ok(CgroupTree { root, created: Vec::new() })
+        Ok(CgroupTree {
+            root,
+            created: Vec::new(),
+        })
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -46,8 +50,11 @@ impl CgroupTree {
     /// Sets (or with an empty list, clears) the cgroup's `cpuset.cpus`.
     pub(crate) fn set_cpus(&self, name: &str, cpus: &[u32]) -> Result<(), String> {
         let text = format_cpulist(cpus);
-        write(&self.path(name).join("cpuset.cpus"), if text.is_empty() { "\n" } else { &text })
-            .map_err(|e| format!("failed to set cpuset of `{name}` to `{text}`: {e}"))
+        write(
+            &self.path(name).join("cpuset.cpus"),
+            if text.is_empty() { "\n" } else { &text },
+        )
+        .map_err(|e| format!("failed to set cpuset of `{name}` to `{text}`: {e}"))
     }
 
     /// Clears the cgroup's `cpuset.cpus` so it inherits its parent's. The kernel
@@ -59,39 +66,57 @@ impl CgroupTree {
         }
         let parent = match name.rsplit_once('/') {
             Some((p, _)) => self.effective_cpus(p),
-            None => fs::read_to_string(self.root.join("cpuset.cpus.effective")).ok().and_then(|s| parse_cpulist(&s)).unwrap_or_default(),
+            None => fs::read_to_string(self.root.join("cpuset.cpus.effective"))
+                .ok()
+                .and_then(|s| parse_cpulist(&s))
+                .unwrap_or_default(),
         };
         self.set_cpus(name, &parent)
     }
 
     /// The cgroup's effective CPUs.
     pub(crate) fn effective_cpus(&self, name: &str) -> Vec<u32> {
-        fs::read_to_string(self.path(name).join("cpuset.cpus.effective")).ok().and_then(|s| parse_cpulist(&s)).unwrap_or_default()
+        fs::read_to_string(self.path(name).join("cpuset.cpus.effective"))
+            .ok()
+            .and_then(|s| parse_cpulist(&s))
+            .unwrap_or_default()
     }
 
     /// The cgroup's configured `cpuset.cpus` (empty when inherited).
     pub(crate) fn configured_cpus(&self, name: &str) -> Vec<u32> {
-        fs::read_to_string(self.path(name).join("cpuset.cpus")).ok().and_then(|s| parse_cpulist(&s)).unwrap_or_default()
+        fs::read_to_string(self.path(name).join("cpuset.cpus"))
+            .ok()
+            .and_then(|s| parse_cpulist(&s))
+            .unwrap_or_default()
     }
 
     /// Moves a process into the cgroup.
     pub(crate) fn add_pid(&self, name: &str, pid: i32) -> Result<(), String> {
-        write(&self.path(name).join("cgroup.procs"), &pid.to_string()).map_err(|e| format!("failed to move pid {pid} into `{name}`: {e}"))
+        write(&self.path(name).join("cgroup.procs"), &pid.to_string())
+            .map_err(|e| format!("failed to move pid {pid} into `{name}`: {e}"))
     }
 
     /// Processes in the cgroup.
     pub(crate) fn pids(&self, name: &str) -> Vec<i32> {
-        fs::read_to_string(self.path(name).join("cgroup.procs")).map(|s| s.lines().filter_map(|l| l.trim().parse().ok()).collect()).unwrap_or_default()
+        fs::read_to_string(self.path(name).join("cgroup.procs"))
+            .map(|s| s.lines().filter_map(|l| l.trim().parse().ok()).collect())
+            .unwrap_or_default()
     }
 
     /// Removes a cgroup and its children (they must hold no processes).
     pub(crate) fn remove(&mut self, name: &str) -> Result<(), String> {
         let prefix = format!("{name}/");
-        let mut doomed: Vec<String> = self.created.iter().filter(|c| *c == name || c.starts_with(&prefix)).cloned().collect();
+        let mut doomed: Vec<String> = self
+            .created
+            .iter()
+            .filter(|c| *c == name || c.starts_with(&prefix))
+            .cloned()
+            .collect();
         // Children first.
         doomed.sort_by_key(|c| std::cmp::Reverse(c.matches('/').count()));
         for c in &doomed {
-            fs::remove_dir(self.path(c)).map_err(|e| format!("failed to remove cgroup `{c}`: {e}"))?;
+            fs::remove_dir(self.path(c))
+                .map_err(|e| format!("failed to remove cgroup `{c}`: {e}"))?;
         }
         self.created.retain(|c| !doomed.contains(c));
         Ok(())
@@ -116,7 +141,12 @@ impl Drop for CgroupTree {
 fn enable_controllers(dir: &std::path::Path) -> Result<(), String> {
     // The cpu controller may be unavailable with some configurations; cpuset is required.
     if write(&dir.join("cgroup.subtree_control"), CONTROLLERS).is_err() {
-        write(&dir.join("cgroup.subtree_control"), "+cpuset").map_err(|e| format!("failed to enable the cpuset controller in {}: {e}", dir.display()))?;
+        write(&dir.join("cgroup.subtree_control"), "+cpuset").map_err(|e| {
+            format!(
+                "failed to enable the cpuset controller in {}: {e}",
+                dir.display()
+            )
+        })?;
     }
     Ok(())
 }

@@ -51,7 +51,12 @@ pub(crate) struct Run<'a> {
 }
 
 /// Runs `scenario` under `launch` (or EEVDF) and sends every event over `wire`.
-pub(crate) fn run(wire: &mut WireOut, scenario: &Scenario, topo: &Topology, launch: Option<&SchedulerLaunch>) -> Result<(), String> {
+pub(crate) fn run(
+    wire: &mut WireOut,
+    scenario: &Scenario,
+    topo: &Topology,
+    launch: Option<&SchedulerLaunch>,
+) -> Result<(), String> {
     let shared = Shared::new().map_err(|e| format!("failed to map worker memory: {e}"))?;
     let tree = CgroupTree::new()?;
     let mut sched = match launch {
@@ -67,7 +72,14 @@ pub(crate) fn run(wire: &mut WireOut, scenario: &Scenario, topo: &Topology, laun
             }
         },
     };
-    let mut run = Run { shared, tree, workers: Vec::new(), topo, phase: 0, rng: 0x2545_F491_4F6C_DD1D };
+    let mut run = Run {
+        shared,
+        tree,
+        workers: Vec::new(),
+        topo,
+        phase: 0,
+        rng: 0x2545_F491_4F6C_DD1D,
+    };
     let mut pending = Vec::new();
     for c in &scenario.cgroups {
         pending.extend(run.add_cgroup(c)?);
@@ -91,7 +103,11 @@ pub(crate) fn run(wire: &mut WireOut, scenario: &Scenario, topo: &Topology, laun
             let ev = run.apply_step(i as u32, &step.ops);
             wire.send(&Message::Step(ev));
             run.emit_phase(wire);
-            alive = run.wait(Instant::now() + every.min(end.saturating_duration_since(Instant::now())), sched.as_mut(), wire);
+            alive = run.wait(
+                Instant::now() + every.min(end.saturating_duration_since(Instant::now())),
+                sched.as_mut(),
+                wire,
+            );
             if !alive {
                 break 'steps;
             }
@@ -131,15 +147,25 @@ impl Run<'_> {
         let first = self.workers.len();
         let count = g.count as usize;
         if first + count > worker::shared::MAX_WORKERS {
-            return Err(format!("too many workers: at most {}", worker::shared::MAX_WORKERS));
+            return Err(format!(
+                "too many workers: at most {}",
+                worker::shared::MAX_WORKERS
+            ));
         }
-        let roles = placement::roles(&g.work, first, count).map_err(|e| format!("failed to create pipes: {e}"))?;
+        let roles = placement::roles(&g.work, first, count)
+            .map_err(|e| format!("failed to create pipes: {e}"))?;
         let allowed = self.tree.effective_cpus(cgroup);
         let mut slots = Vec::with_capacity(count);
         for (ordinal, role) in roles.into_iter().enumerate() {
             let slot = first + ordinal;
-            let setup = WorkerSetup { slot, work: g.work.clone(), role, fault: g.fault.clone() };
-            let pid = worker::spawn(&self.shared, setup).map_err(|e| format!("failed to fork a worker: {e}"))?;
+            let setup = WorkerSetup {
+                slot,
+                work: g.work.clone(),
+                role,
+                fault: g.fault.clone(),
+            };
+            let pid = worker::spawn(&self.shared, setup)
+                .map_err(|e| format!("failed to fork a worker: {e}"))?;
             self.workers.push(Worker {
                 slot,
                 pid,
@@ -154,7 +180,14 @@ impl Run<'_> {
             });
             self.tree.add_pid(cgroup, pid)?;
             placement::apply_policy(pid, g)?;
-            placement::apply_affinity(pid, g.affinity, ordinal, &allowed, self.topo, &mut self.rng)?;
+            placement::apply_affinity(
+                pid,
+                g.affinity,
+                ordinal,
+                &allowed,
+                self.topo,
+                &mut self.rng,
+            )?;
             slots.push(slot);
         }
         Ok(slots)
@@ -169,21 +202,46 @@ impl Run<'_> {
     /// Moves to the next phase (odd: transition, even: stable).
     fn bump_phase(&mut self) {
         self.phase += 1;
-        self.shared.header().phase.store(self.phase, Ordering::Relaxed);
+        self.shared
+            .header()
+            .phase
+            .store(self.phase, Ordering::Relaxed);
     }
 
     fn emit_phase(&self, wire: &mut WireOut) {
-        let cpusets = self.tree.names().iter().map(|n| (n.clone(), self.tree.effective_cpus(n))).collect();
+        let cpusets = self
+            .tree
+            .names()
+            .iter()
+            .map(|n| (n.clone(), self.tree.effective_cpus(n)))
+            .collect();
         let mut members: BTreeMap<String, Vec<u32>> = BTreeMap::new();
-        for w in self.workers.iter().filter(|w| !w.reaped && self.shared.slot(w.slot).stop.load(Ordering::Relaxed) == 0) {
-            members.entry(w.current.clone()).or_default().push(w.slot as u32);
+        for w in self
+            .workers
+            .iter()
+            .filter(|w| !w.reaped && self.shared.slot(w.slot).stop.load(Ordering::Relaxed) == 0)
+        {
+            members
+                .entry(w.current.clone())
+                .or_default()
+                .push(w.slot as u32);
         }
-        wire.send(&Message::Phase(PhaseEvent { index: self.phase, at_ns: boottime_ns(), cpusets, members: members.into_iter().collect() }));
+        wire.send(&Message::Phase(PhaseEvent {
+            index: self.phase,
+            at_ns: boottime_ns(),
+            cpusets,
+            members: members.into_iter().collect(),
+        }));
     }
 
     /// Waits until `until`, checking the scheduler and reaping workers. Returns
     /// false when the scheduler died.
-    fn wait(&mut self, until: Instant, mut sched: Option<&mut Scheduler>, wire: &mut WireOut) -> bool {
+    fn wait(
+        &mut self,
+        until: Instant,
+        mut sched: Option<&mut Scheduler>,
+        wire: &mut WireOut,
+    ) -> bool {
         loop {
             self.poll_workers();
             if let Some(s) = sched.as_deref_mut() {
@@ -219,7 +277,13 @@ impl Run<'_> {
 
     /// Stops the given workers and waits for them (kills stragglers).
     fn stop_workers(&mut self, which: impl Fn(&Worker) -> bool) {
-        let chosen: Vec<usize> = self.workers.iter().enumerate().filter(|(_, w)| which(w)).map(|(i, _)| i).collect();
+        let chosen: Vec<usize> = self
+            .workers
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| which(w))
+            .map(|(i, _)| i)
+            .collect();
         for &i in &chosen {
             let s = self.shared.slot(self.workers[i].slot);
             s.stop.store(1, Ordering::Relaxed);
@@ -239,7 +303,10 @@ impl Run<'_> {
                     libc::waitpid(w.pid, std::ptr::null_mut(), 0);
                 }
                 w.reaped = true;
-                w.status = Some(format!("did not stop within {} s and was killed", STOP_GRACE.as_secs()));
+                w.status = Some(format!(
+                    "did not stop within {} s and was killed",
+                    STOP_GRACE.as_secs()
+                ));
             }
         }
     }

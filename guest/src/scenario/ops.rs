@@ -23,7 +23,12 @@ impl Run<'_> {
         self.release(&release);
         std::thread::sleep(SETTLE);
         self.bump_phase();
-        StepEvent { index, at_ns: boottime_ns(), ops: lines, errors }
+        StepEvent {
+            index,
+            at_ns: boottime_ns(),
+            ops: lines,
+            errors,
+        }
     }
 
     /// Applies one op; returns the slots of workers it forked.
@@ -70,9 +75,21 @@ impl Run<'_> {
             }
             Op::SetAffinity { cgroup, affinity } => {
                 let allowed = self.tree.effective_cpus(cgroup);
-                let targets: Vec<(i32, usize)> = self.workers.iter().filter(|w| w.current == *cgroup && !w.reaped).map(|w| (w.pid, w.ordinal)).collect();
+                let targets: Vec<(i32, usize)> = self
+                    .workers
+                    .iter()
+                    .filter(|w| w.current == *cgroup && !w.reaped)
+                    .map(|w| (w.pid, w.ordinal))
+                    .collect();
                 for (pid, ordinal) in targets {
-                    placement::apply_affinity(pid, *affinity, ordinal, &allowed, self.topo, &mut self.rng)?;
+                    placement::apply_affinity(
+                        pid,
+                        *affinity,
+                        ordinal,
+                        &allowed,
+                        self.topo,
+                        &mut self.rng,
+                    )?;
                 }
                 Ok(Vec::new())
             }
@@ -88,9 +105,15 @@ fn describe(op: &Op) -> String {
         Op::SetCpuset { cgroup, cpuset } => format!("set cpuset of `{cgroup}` to {cpuset:?}"),
         Op::ClearCpuset { cgroup } => format!("clear cpuset of `{cgroup}`"),
         Op::SwapCpusets { a, b } => format!("swap cpusets of `{a}` and `{b}`"),
-        Op::Spawn { cgroup, workers } => format!("spawn {} {} in `{cgroup}`", workers.count, placement::work_name(&workers.work)),
+        Op::Spawn { cgroup, workers } => format!(
+            "spawn {} {} in `{cgroup}`",
+            workers.count,
+            placement::work_name(&workers.work)
+        ),
         Op::Stop { cgroup } => format!("stop workers of `{cgroup}`"),
         Op::MoveAll { from, to } => format!("move all tasks from `{from}` to `{to}`"),
-        Op::SetAffinity { cgroup, affinity } => format!("set affinity of `{cgroup}` to {affinity:?}"),
+        Op::SetAffinity { cgroup, affinity } => {
+            format!("set affinity of `{cgroup}` to {affinity:?}")
+        }
     }
 }

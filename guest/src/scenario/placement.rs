@@ -9,7 +9,11 @@ use crate::worker::Role;
 
 /// Roles for `count` workers of `work`, whose slots start at `first_slot`; also
 /// creates the pipes pipe pairs need (file descriptors inherited by the forks).
-pub(crate) fn roles(work: &WorkType, first_slot: usize, count: usize) -> std::io::Result<Vec<Role>> {
+pub(crate) fn roles(
+    work: &WorkType,
+    first_slot: usize,
+    count: usize,
+) -> std::io::Result<Vec<Role>> {
     let mut out = Vec::with_capacity(count);
     match work {
         WorkType::PipePingPong | WorkType::FutexPingPong => {
@@ -26,15 +30,25 @@ pub(crate) fn roles(work: &WorkType, first_slot: usize, count: usize) -> std::io
                 } else {
                     (None, None)
                 };
-                out.push(Role::PairFirst { peer: a + 1, pipes: pipes.0 });
-                out.push(Role::PairSecond { peer: a, pipes: pipes.1 });
+                out.push(Role::PairFirst {
+                    peer: a + 1,
+                    pipes: pipes.0,
+                });
+                out.push(Role::PairSecond {
+                    peer: a,
+                    pipes: pipes.1,
+                });
             }
         }
         WorkType::FutexFanOut { wakees } => {
             let group = *wakees as usize + 1;
             for k in 0..count {
                 let leader = first_slot + k - k % group;
-                out.push(if k % group == 0 { Role::Waker } else { Role::Wakee { waker: leader } });
+                out.push(if k % group == 0 {
+                    Role::Waker
+                } else {
+                    Role::Wakee { waker: leader }
+                });
             }
         }
         _ => out.resize(count, Role::Solo),
@@ -61,17 +75,26 @@ pub(crate) fn apply_policy(pid: i32, group: &WorkerGroup) -> Result<(), String> 
         Policy::Rr => libc::SCHED_RR,
     };
     if policy != libc::SCHED_OTHER {
-        set_policy(pid, policy).map_err(|e| format!("failed to set policy {:?} on pid {pid}: {e}", group.policy))?;
+        set_policy(pid, policy)
+            .map_err(|e| format!("failed to set policy {:?} on pid {pid}: {e}", group.policy))?;
     }
     if group.nice != 0 && matches!(group.policy, Policy::Normal | Policy::Batch) {
-        set_nice(pid, group.nice).map_err(|e| format!("failed to set nice {} on pid {pid}: {e}", group.nice))?;
+        set_nice(pid, group.nice)
+            .map_err(|e| format!("failed to set nice {} on pid {pid}: {e}", group.nice))?;
     }
     Ok(())
 }
 
 /// Applies an affinity mode to the `ordinal`-th worker of a group whose cgroup
 /// allows `allowed`.
-pub(crate) fn apply_affinity(pid: i32, mode: AffinityMode, ordinal: usize, allowed: &[u32], topo: &Topology, rng: &mut u64) -> Result<(), String> {
+pub(crate) fn apply_affinity(
+    pid: i32,
+    mode: AffinityMode,
+    ordinal: usize,
+    allowed: &[u32],
+    topo: &Topology,
+    rng: &mut u64,
+) -> Result<(), String> {
     if allowed.is_empty() {
         return Ok(());
     }
@@ -93,11 +116,16 @@ pub(crate) fn apply_affinity(pid: i32, mode: AffinityMode, ordinal: usize, allow
             let mut llcs: Vec<u32> = allowed.iter().map(|&c| topo.place(c).llc).collect();
             llcs.dedup();
             let llc = llcs[ordinal % llcs.len()];
-            allowed.iter().copied().filter(|&c| topo.place(c).llc == llc).collect()
+            allowed
+                .iter()
+                .copied()
+                .filter(|&c| topo.place(c).llc == llc)
+                .collect()
         }
         AffinityMode::CrossCgroup => (0..MAX_CPUS as u32).collect(),
     };
-    set_affinity(pid, &cpus).map_err(|e| format!("failed to set affinity of pid {pid} ({mode:?}): {e}"))
+    set_affinity(pid, &cpus)
+        .map_err(|e| format!("failed to set affinity of pid {pid} ({mode:?}): {e}"))
 }
 
 /// The work type's name, as in scenario files.

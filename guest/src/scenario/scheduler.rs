@@ -25,7 +25,9 @@ pub(crate) struct Scheduler {
 
 impl Scheduler {
     /// Starts the scheduler and waits until sched_ext reports it enabled.
-    pub(crate) fn start(launch: &SchedulerLaunch) -> Result<(Scheduler, SchedulerEvent), SchedulerEvent> {
+    pub(crate) fn start(
+        launch: &SchedulerLaunch,
+    ) -> Result<(Scheduler, SchedulerEvent), SchedulerEvent> {
         let mut kmsg = Kmsg::open();
         let _ = kmsg.read_new(); // skip the boot log
         let started = boottime_ns();
@@ -35,8 +37,18 @@ impl Scheduler {
         if let Ok((a, b)) = log {
             cmd.stdout(a).stderr(b);
         }
-        let child = cmd.spawn().map_err(|e| died(format!("failed to start `{}`: {e}", launch.guest_path), Vec::new(), None))?;
-        let mut s = Scheduler { child, kmsg, sched_ext_lines: Vec::new() };
+        let child = cmd.spawn().map_err(|e| {
+            died(
+                format!("failed to start `{}`: {e}", launch.guest_path),
+                Vec::new(),
+                None,
+            )
+        })?;
+        let mut s = Scheduler {
+            child,
+            kmsg,
+            sched_ext_lines: Vec::new(),
+        };
         let deadline = Instant::now() + Duration::from_millis(launch.attach_timeout_ms);
         loop {
             // Only an exit counts here: the state is `disabled` until it attaches.
@@ -45,12 +57,26 @@ impl Scheduler {
             }
             let state = fs::read_to_string(STATE).unwrap_or_default();
             if state.trim() == "enabled" {
-                let ops = fs::read_to_string(OPS).unwrap_or_default().trim().to_string();
+                let ops = fs::read_to_string(OPS)
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string();
                 let now = boottime_ns();
-                return Ok((s, SchedulerEvent::Attached { at_ns: now, ops, after_ns: now - started }));
+                return Ok((
+                    s,
+                    SchedulerEvent::Attached {
+                        at_ns: now,
+                        ops,
+                        after_ns: now - started,
+                    },
+                ));
             }
             if Instant::now() > deadline {
-                let reason = format!("did not attach within {} ms (sched_ext state: {})", launch.attach_timeout_ms, state.trim());
+                let reason = format!(
+                    "did not attach within {} ms (sched_ext state: {})",
+                    launch.attach_timeout_ms,
+                    state.trim()
+                );
                 let ev = s.died_event(reason, None);
                 s.kill();
                 return Err(ev);
@@ -66,7 +92,9 @@ impl Scheduler {
         }
         let state = fs::read_to_string(STATE).unwrap_or_default();
         if state.trim() != "enabled" && state.trim() != "enabling" {
-            let reason = self.kernel_reason().unwrap_or_else(|| format!("sched_ext state is `{}`", state.trim()));
+            let reason = self
+                .kernel_reason()
+                .unwrap_or_else(|| format!("sched_ext state is `{}`", state.trim()));
             return Some(self.died_event(reason, None));
         }
         None
@@ -76,8 +104,12 @@ impl Scheduler {
     fn check_exited(&mut self) -> Option<SchedulerEvent> {
         self.collect_kmsg();
         let status = self.child.try_wait().ok()??;
-        let code = status.code().or_else(|| std::os::unix::process::ExitStatusExt::signal(&status).map(|s| 128 + s));
-        let reason = self.kernel_reason().unwrap_or_else(|| format!("scheduler exited ({status})"));
+        let code = status
+            .code()
+            .or_else(|| std::os::unix::process::ExitStatusExt::signal(&status).map(|s| 128 + s));
+        let reason = self
+            .kernel_reason()
+            .unwrap_or_else(|| format!("scheduler exited ({status})"));
         Some(self.died_event(reason, code))
     }
 
@@ -102,7 +134,8 @@ impl Scheduler {
 
     fn collect_kmsg(&mut self) {
         let new = self.kmsg.read_new();
-        self.sched_ext_lines.extend(new.into_iter().filter(|l| l.contains("sched_ext")));
+        self.sched_ext_lines
+            .extend(new.into_iter().filter(|l| l.contains("sched_ext")));
     }
 
     /// The kernel's reason from `sched_ext: BPF scheduler "x" disabled (reason)`.
@@ -120,7 +153,11 @@ impl Scheduler {
         self.collect_kmsg();
         let output = output_tail();
         // The scheduler's own `EXIT: ...` line is the most precise reason there is.
-        if let Some(exit) = output.iter().rev().find_map(|l| l.split_once("EXIT: ").map(|(_, r)| r.trim().to_string())) {
+        if let Some(exit) = output
+            .iter()
+            .rev()
+            .find_map(|l| l.split_once("EXIT: ").map(|(_, r)| r.trim().to_string()))
+        {
             reason = if exit.starts_with(&reason) {
                 exit
             } else {
@@ -134,11 +171,20 @@ impl Scheduler {
 fn output_tail() -> Vec<String> {
     let text = fs::read_to_string(LOG).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(OUTPUT_TAIL)..].iter().map(|s| s.to_string()).collect()
+    lines[lines.len().saturating_sub(OUTPUT_TAIL)..]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
 }
 
 fn died(reason: String, kernel_log: Vec<String>, exit_status: Option<i32>) -> SchedulerEvent {
-    SchedulerEvent::Died { at_ns: boottime_ns(), reason, kernel_log, output: Vec::new(), exit_status }
+    SchedulerEvent::Died {
+        at_ns: boottime_ns(),
+        reason,
+        kernel_log,
+        output: Vec::new(),
+        exit_status,
+    }
 }
 
 trait WithOutput {

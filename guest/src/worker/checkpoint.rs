@@ -16,7 +16,11 @@ impl Checkpoint {
     pub(crate) fn start(slot: &Slot) -> Checkpoint {
         let now = mono_ns();
         slot.start_ns.store(now, Ordering::Relaxed);
-        Checkpoint { start_ns: now, last_ns: now, last_cpu: current_cpu() }
+        Checkpoint {
+            start_ns: now,
+            last_ns: now,
+            last_cpu: current_cpu(),
+        }
     }
 
     /// Nanoseconds since the worker started.
@@ -32,7 +36,8 @@ impl Checkpoint {
         if gap > slot.max_gap_ns.load(Ordering::Relaxed) {
             slot.max_gap_ns.store(gap, Ordering::Relaxed);
             slot.max_gap_cpu.store(u64::from(cpu), Ordering::Relaxed);
-            slot.max_gap_at_ns.store(now - self.start_ns, Ordering::Relaxed);
+            slot.max_gap_at_ns
+                .store(now - self.start_ns, Ordering::Relaxed);
         }
         if cpu != self.last_cpu {
             slot.migrations.fetch_add(1, Ordering::Relaxed);
@@ -50,8 +55,10 @@ impl Checkpoint {
         let gap = now.saturating_sub(self.last_ns);
         if gap > slot.max_gap_ns.load(Ordering::Relaxed) {
             slot.max_gap_ns.store(gap, Ordering::Relaxed);
-            slot.max_gap_cpu.store(u64::from(current_cpu()), Ordering::Relaxed);
-            slot.max_gap_at_ns.store(now - self.start_ns, Ordering::Relaxed);
+            slot.max_gap_cpu
+                .store(u64::from(current_cpu()), Ordering::Relaxed);
+            slot.max_gap_at_ns
+                .store(now - self.start_ns, Ordering::Relaxed);
         }
     }
 

@@ -63,10 +63,12 @@ pub(crate) fn spawn(shared: &Shared, setup: WorkerSetup) -> std::io::Result<i32>
         shared.header().pids[setup.slot].store(pid, Ordering::Relaxed);
         return Ok(pid);
     }
-    let code = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| child_main(shared, &setup))) {
-        Ok(()) => 0,
-        Err(_) => 101,
-    };
+    let code =
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| child_main(shared, &setup)))
+        {
+            Ok(()) => 0,
+            Err(_) => 101,
+        };
     // SAFETY: ends the child without running the controller's destructors or
     // atexit handlers, which belong to PID 1.
     unsafe { libc::_exit(code) }
@@ -81,7 +83,8 @@ fn child_main(shared: &Shared, setup: &WorkerSetup) {
         }
     }
     work::run(shared, setup);
-    slot.cpu_ns.store(crate::sys::process_cpu_ns(), Ordering::Relaxed);
+    slot.cpu_ns
+        .store(crate::sys::process_cpu_ns(), Ordering::Relaxed);
     slot.end_ns.store(crate::sys::mono_ns(), Ordering::Relaxed);
     slot.exited.store(1, Ordering::Release);
 }

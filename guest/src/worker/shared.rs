@@ -69,7 +69,14 @@ impl Shared {
         // SAFETY: a fresh anonymous shared mapping; the kernel zero-fills it and it
         // aliases no Rust object.
         let p = unsafe {
-            libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED | libc::MAP_ANONYMOUS, -1, 0)
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
         };
         if p == libc::MAP_FAILED {
             return Err(std::io::Error::last_os_error());
@@ -116,7 +123,9 @@ impl Slot {
     pub(crate) fn cpus_by_phase(&self) -> Vec<(u32, Vec<u32>)> {
         let mut out = Vec::new();
         for (p, words) in self.cpus.iter().enumerate() {
-            let cpus: Vec<u32> = (0..MAX_CPUS as u32).filter(|&c| words[c as usize / 64].load(Ordering::Relaxed) & (1 << (c % 64)) != 0).collect();
+            let cpus: Vec<u32> = (0..MAX_CPUS as u32)
+                .filter(|&c| words[c as usize / 64].load(Ordering::Relaxed) & (1 << (c % 64)) != 0)
+                .collect();
             if !cpus.is_empty() {
                 out.push((p as u32, cpus));
             }
@@ -141,7 +150,10 @@ impl Slot {
     /// The wake latency samples.
     pub(crate) fn wake_samples(&self) -> Vec<u64> {
         let n = (self.wake_seen.load(Ordering::Relaxed) as usize).min(WAKE_SAMPLES);
-        self.wake_ns[..n].iter().map(|a| a.load(Ordering::Relaxed)).collect()
+        self.wake_ns[..n]
+            .iter()
+            .map(|a| a.load(Ordering::Relaxed))
+            .collect()
     }
 }
 

@@ -48,14 +48,21 @@ impl Ctx<'_> {
             return;
         }
         match self.fault {
-            Some(Fault::EscapeCpuset { after_ms }) if self.cp.elapsed_ns() >= after_ms * 1_000_000 => {
+            Some(Fault::EscapeCpuset { after_ms })
+                if self.cp.elapsed_ns() >= after_ms * 1_000_000 =>
+            {
                 self.fault_done = true;
                 // A real escape: leave the cgroup and allow every CPU.
-                let _ = std::fs::write("/sys/fs/cgroup/cgroup.procs", std::process::id().to_string());
+                let _ = std::fs::write(
+                    "/sys/fs/cgroup/cgroup.procs",
+                    std::process::id().to_string(),
+                );
                 let all: Vec<u32> = (0..crate::worker::shared::MAX_CPUS as u32).collect();
                 let _ = set_affinity(0, &all);
             }
-            Some(Fault::Freeze { after_ms, for_ms }) if self.cp.elapsed_ns() >= after_ms * 1_000_000 => {
+            Some(Fault::Freeze { after_ms, for_ms })
+                if self.cp.elapsed_ns() >= after_ms * 1_000_000 =>
+            {
                 self.fault_done = true;
                 // No checkpoint while frozen: the gap clock keeps running.
                 let end = mono_ns() + for_ms * 1_000_000;
@@ -106,7 +113,13 @@ pub(super) fn run(shared: &Shared, setup: &WorkerSetup) {
                 cx.tick(1);
             }
         }
-        (WorkType::Bursty { burst_ms, sleep_ms: nap }, _) => {
+        (
+            WorkType::Bursty {
+                burst_ms,
+                sleep_ms: nap,
+            },
+            _,
+        ) => {
             while !cx.stopped() {
                 let end = mono_ns() + burst_ms * 1_000_000;
                 while mono_ns() < end && !cx.stopped() {
@@ -118,13 +131,31 @@ pub(super) fn run(shared: &Shared, setup: &WorkerSetup) {
             }
         }
         (WorkType::SyncIo { block_kb }, _) => sync_io(&mut cx, *block_kb as usize * 1024),
-        (WorkType::PipePingPong, Role::PairFirst { peer, pipes: Some((tx, rx)) }) => pipe_pair(&mut cx, peer, tx, rx, true),
-        (WorkType::PipePingPong, Role::PairSecond { peer, pipes: Some((tx, rx)) }) => pipe_pair(&mut cx, peer, tx, rx, false),
-        (WorkType::FutexPingPong, Role::PairFirst { peer, .. }) => futex_pair(&mut cx, setup.slot, peer, true),
-        (WorkType::FutexPingPong, Role::PairSecond { peer, .. }) => futex_pair(&mut cx, peer, peer, false),
+        (
+            WorkType::PipePingPong,
+            Role::PairFirst {
+                peer,
+                pipes: Some((tx, rx)),
+            },
+        ) => pipe_pair(&mut cx, peer, tx, rx, true),
+        (
+            WorkType::PipePingPong,
+            Role::PairSecond {
+                peer,
+                pipes: Some((tx, rx)),
+            },
+        ) => pipe_pair(&mut cx, peer, tx, rx, false),
+        (WorkType::FutexPingPong, Role::PairFirst { peer, .. }) => {
+            futex_pair(&mut cx, setup.slot, peer, true)
+        }
+        (WorkType::FutexPingPong, Role::PairSecond { peer, .. }) => {
+            futex_pair(&mut cx, peer, peer, false)
+        }
         (WorkType::FutexFanOut { .. }, Role::Waker) => fan_out_waker(&mut cx),
         (WorkType::FutexFanOut { .. }, Role::Wakee { waker }) => fan_out_wakee(&mut cx, waker),
-        (WorkType::CachePressure { wss_kb, stride }, _) => cache_pressure(&mut cx, *wss_kb as usize * 1024, (*stride).max(1) as usize),
+        (WorkType::CachePressure { wss_kb, stride }, _) => {
+            cache_pressure(&mut cx, *wss_kb as usize * 1024, (*stride).max(1) as usize)
+        }
         (WorkType::ForkExit, _) => {
             while !cx.stopped() {
                 // SAFETY: this worker is single-threaded; the child only `_exit`s.
@@ -161,7 +192,13 @@ pub(super) fn run(shared: &Shared, setup: &WorkerSetup) {
             })
         }
         (WorkType::PolicyChurn, _) => {
-            let policies = [libc::SCHED_OTHER, libc::SCHED_BATCH, libc::SCHED_IDLE, libc::SCHED_FIFO, libc::SCHED_RR];
+            let policies = [
+                libc::SCHED_OTHER,
+                libc::SCHED_BATCH,
+                libc::SCHED_IDLE,
+                libc::SCHED_FIFO,
+                libc::SCHED_RR,
+            ];
             let mut k = 0usize;
             spin_loop(&mut cx, |i| {
                 if i % 50 == 0 {
@@ -203,13 +240,18 @@ fn allowed_cpus() -> Vec<u32> {
         if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
             return Vec::new();
         }
-        (0..crate::worker::shared::MAX_CPUS).filter(|&c| libc::CPU_ISSET(c, &set)).map(|c| c as u32).collect()
+        (0..crate::worker::shared::MAX_CPUS)
+            .filter(|&c| libc::CPU_ISSET(c, &set))
+            .map(|c| c as u32)
+            .collect()
     }
 }
 
 fn sync_io(cx: &mut Ctx<'_>, block: usize) {
     let path = format!("/tmp/ktstr-io-{}", std::process::id());
-    let Ok(mut f) = std::fs::File::create(&path) else { return spin_loop(cx, |_| {}) };
+    let Ok(mut f) = std::fs::File::create(&path) else {
+        return spin_loop(cx, |_| {});
+    };
     let buf = vec![0x5au8; block.max(512)];
     let mut writes = 0u32;
     while !cx.stopped() {
@@ -225,7 +267,11 @@ fn sync_io(cx: &mut Ctx<'_>, block: usize) {
 
 /// Waits for a byte on `rx`, waking every slice to check the stop flag.
 fn read_byte(cx: &Ctx<'_>, rx: i32) -> bool {
-    let mut pfd = libc::pollfd { fd: rx, events: libc::POLLIN, revents: 0 };
+    let mut pfd = libc::pollfd {
+        fd: rx,
+        events: libc::POLLIN,
+        revents: 0,
+    };
     while !cx.stopped() {
         // SAFETY: one valid pollfd.
         let n = unsafe { libc::poll(&mut pfd, 1, WAIT_SLICE.as_millis() as i32) };
@@ -331,7 +377,14 @@ fn page_faults(cx: &mut Ctx<'_>) {
     while !cx.stopped() {
         // SAFETY: a fresh private anonymous mapping, touched within bounds, then unmapped.
         unsafe {
-            let p = libc::mmap(std::ptr::null_mut(), LEN, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0);
+            let p = libc::mmap(
+                std::ptr::null_mut(),
+                LEN,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            );
             if p != libc::MAP_FAILED {
                 let bytes = p.cast::<u8>();
                 for off in (0..LEN).step_by(4096) {

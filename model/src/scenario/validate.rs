@@ -271,7 +271,8 @@ struct Checker<'a> {
 }
 
 /// Why a cgroup with processes cannot have children (and vice versa).
-const LEAF_RULE: &str = "cgroup v2 keeps processes only in leaf cgroups once controllers are enabled";
+const LEAF_RULE: &str =
+    "cgroup v2 keeps processes only in leaf cgroups once controllers are enabled";
 
 impl Checker<'_> {
     fn run(&self) -> Result<(), Problem> {
@@ -550,7 +551,10 @@ impl Checker<'_> {
     fn leaf(&self, field: &str, name: &str, live: &[String]) -> Result<(), Problem> {
         let prefix = format!("{name}/");
         if let Some(child) = live.iter().find(|l| l.starts_with(&prefix)) {
-            return problem(field, format!("cgroup `{name}` has child `{child}`; {LEAF_RULE}"));
+            return problem(
+                field,
+                format!("cgroup `{name}` has child `{child}`; {LEAF_RULE}"),
+            );
         }
         self.populated.borrow_mut().push(name.to_string());
         Ok(())

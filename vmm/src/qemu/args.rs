@@ -24,7 +24,11 @@ pub(crate) struct RunFiles<'a> {
 }
 
 /// Builds the argument list (without the program name).
-pub(crate) fn qemu_args(spec: &VmSpec, accel: Accel, files: &RunFiles<'_>) -> Result<Vec<String>, VmError> {
+pub(crate) fn qemu_args(
+    spec: &VmSpec,
+    accel: Accel,
+    files: &RunFiles<'_>,
+) -> Result<Vec<String>, VmError> {
     let t = &spec.topology;
     let nodes = t.numa_nodes;
     if spec.memory_mib > MAX_MEMORY_MIB || spec.memory_mib / nodes < MIN_NODE_MIB {
@@ -34,7 +38,13 @@ pub(crate) fn qemu_args(spec: &VmSpec, accel: Accel, files: &RunFiles<'_>) -> Re
         });
     }
     if !spec.ring_bytes.is_power_of_two() || spec.ring_bytes < 4096 {
-        return Err(VmError::Memory { mib: spec.memory_mib, reason: format!("ring size {} is not a power of two >= 4096", spec.ring_bytes) });
+        return Err(VmError::Memory {
+            mib: spec.memory_mib,
+            reason: format!(
+                "ring size {} is not a power of two >= 4096",
+                spec.ring_bytes
+            ),
+        });
     }
     // Whole MiB per node; the total is what the nodes add up to.
     let per_node = spec.memory_mib / nodes;
@@ -42,38 +52,90 @@ pub(crate) fn qemu_args(spec: &VmSpec, accel: Accel, files: &RunFiles<'_>) -> Re
 
     let mut a: Vec<String> = Vec::new();
     let mut push = |xs: &[&str]| a.extend(xs.iter().map(|s| s.to_string()));
-    push(&["-name", "ktstr", "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot"]);
+    push(&[
+        "-name",
+        "ktstr",
+        "-nodefaults",
+        "-no-user-config",
+        "-display",
+        "none",
+        "-no-reboot",
+    ]);
     match accel {
         Accel::Kvm => push(&["-machine", "pc,accel=kvm", "-cpu", "host"]),
-        Accel::Tcg => push(&["-machine", "pc", "-accel", "tcg,thread=multi", "-cpu", "max"]),
+        Accel::Tcg => push(&[
+            "-machine",
+            "pc",
+            "-accel",
+            "tcg,thread=multi",
+            "-cpu",
+            "max",
+        ]),
     }
-    let smp = format!("cpus={},sockets={},cores={},threads={}", t.cpus(), t.llcs, t.cores_per_llc, t.threads_per_core);
+    let smp = format!(
+        "cpus={},sockets={},cores={},threads={}",
+        t.cpus(),
+        t.llcs,
+        t.cores_per_llc,
+        t.threads_per_core
+    );
     push(&["-smp", &smp, "-m", &format!("{total}M")]);
     if nodes > 1 {
         for n in 0..nodes {
-            push(&["-object", &format!("memory-backend-ram,id=mem{n},size={per_node}M")]);
+            push(&[
+                "-object",
+                &format!("memory-backend-ram,id=mem{n},size={per_node}M"),
+            ]);
             push(&["-numa", &format!("node,nodeid={n},memdev=mem{n}")]);
         }
         for socket in 0..t.llcs {
-            push(&["-numa", &format!("cpu,node-id={},socket-id={socket}", socket / t.llcs_per_node())]);
+            push(&[
+                "-numa",
+                &format!(
+                    "cpu,node-id={},socket-id={socket}",
+                    socket / t.llcs_per_node()
+                ),
+            ]);
         }
         for src in 0..nodes {
             for dst in (0..nodes).filter(|&d| d != src) {
-                push(&["-numa", &format!("dist,src={src},dst={dst},val={REMOTE_DISTANCE}")]);
+                push(&[
+                    "-numa",
+                    &format!("dist,src={src},dst={dst},val={REMOTE_DISTANCE}"),
+                ]);
             }
         }
     }
     // COM1: console to our stdout pipe. COM2: raw frames, the wire's fallback.
-    push(&["-chardev", "stdio,id=con,signal=off", "-serial", "chardev:con"]);
-    push(&["-chardev", &format!("file,id=wire,path={}", files.serial_wire.display()), "-serial", "chardev:wire"]);
+    push(&[
+        "-chardev",
+        "stdio,id=con,signal=off",
+        "-serial",
+        "chardev:con",
+    ]);
+    push(&[
+        "-chardev",
+        &format!("file,id=wire,path={}", files.serial_wire.display()),
+        "-serial",
+        "chardev:wire",
+    ]);
     // The ring: a shared file both QEMU (as a PCI BAR) and the host map.
     push(&[
         "-object",
-        &format!("memory-backend-file,id=ring,size={},mem-path={},share=on", spec.ring_bytes, files.ring.display()),
+        &format!(
+            "memory-backend-file,id=ring,size={},mem-path={},share=on",
+            spec.ring_bytes,
+            files.ring.display()
+        ),
         "-device",
         "ivshmem-plain,memdev=ring",
     ]);
-    push(&["-kernel", &spec.kernel.display().to_string(), "-initrd", &spec.initramfs.display().to_string()]);
+    push(&[
+        "-kernel",
+        &spec.kernel.display().to_string(),
+        "-initrd",
+        &spec.initramfs.display().to_string(),
+    ]);
     push(&["-append", &kernel_cmdline(spec, accel)]);
     Ok(a)
 }
@@ -103,9 +165,16 @@ mod tests {
     use super::*;
 
     fn args_for(topo: &str, mib: u32) -> Result<Vec<String>, VmError> {
-        let mut spec = VmSpec::new(PathBuf::from("/k"), PathBuf::from("/i"), topo.parse().unwrap());
+        let mut spec = VmSpec::new(
+            PathBuf::from("/k"),
+            PathBuf::from("/i"),
+            topo.parse().unwrap(),
+        );
         spec.memory_mib = mib;
-        let files = RunFiles { ring: Path::new("/r"), serial_wire: Path::new("/w") };
+        let files = RunFiles {
+            ring: Path::new("/r"),
+            serial_wire: Path::new("/w"),
+        };
         qemu_args(&spec, Accel::Tcg, &files)
     }
 
@@ -116,14 +185,21 @@ mod tests {
     #[test]
     fn one_socket_per_llc() {
         let a = args_for("1,3,3,1", 512).unwrap();
-        assert!(has_pair(&a, "-smp", "cpus=9,sockets=3,cores=3,threads=1"), "{a:?}");
+        assert!(
+            has_pair(&a, "-smp", "cpus=9,sockets=3,cores=3,threads=1"),
+            "{a:?}"
+        );
         assert!(!a.iter().any(|s| s == "-numa"));
     }
 
     #[test]
     fn numa_nodes_hold_whole_sockets_with_distances() {
         let a = args_for("2,4,2,1", 1024).unwrap();
-        assert!(has_pair(&a, "-object", "memory-backend-ram,id=mem1,size=512M"));
+        assert!(has_pair(
+            &a,
+            "-object",
+            "memory-backend-ram,id=mem1,size=512M"
+        ));
         assert!(has_pair(&a, "-numa", "cpu,node-id=0,socket-id=1"));
         assert!(has_pair(&a, "-numa", "cpu,node-id=1,socket-id=2"));
         assert!(has_pair(&a, "-numa", "dist,src=1,dst=0,val=20"));
@@ -140,6 +216,9 @@ mod tests {
     fn cmdline_names_the_wire() {
         let a = args_for("1,1,1,1", 256).unwrap();
         let append = a.iter().skip_while(|s| *s != "-append").nth(1).unwrap();
-        assert!(append.contains("ktstr.wire=ivshmem") && append.contains("panic=-1"), "{append}");
+        assert!(
+            append.contains("ktstr.wire=ivshmem") && append.contains("panic=-1"),
+            "{append}"
+        );
     }
 }

@@ -3,11 +3,12 @@
 mod args;
 mod run;
 
+pub use run::RUN_DIR_ENV;
+
 use std::path::{Path, PathBuf};
 
 use crate::{host_has_hw_virt, Accel, Backend, VmError, VmOutcome, VmSpec};
 use ktstr_wire::Message;
-
 
 /// Runs guests in `qemu-system-x86_64`: KVM acceleration where the host has
 /// hardware virtualization, multi-threaded TCG otherwise.
@@ -56,7 +57,11 @@ impl Backend for QemuBackend {
         self.accel
     }
 
-    fn run(&self, spec: &VmSpec, on_message: &mut dyn FnMut(&Message)) -> Result<VmOutcome, VmError> {
+    fn run(
+        &self,
+        spec: &VmSpec,
+        on_message: &mut dyn FnMut(&Message),
+    ) -> Result<VmOutcome, VmError> {
         run::run(self, spec, on_message)
     }
 }
@@ -67,5 +72,9 @@ fn find_in_path(name: &str) -> Option<PathBuf> {
         let p = PathBuf::from(name);
         return p.is_file().then_some(p);
     }
-    std::env::var_os("PATH")?.to_str()?.split(':').map(|d| Path::new(d).join(name)).find(|p| p.is_file())
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.is_file())
 }

@@ -18,6 +18,8 @@ use crate::{classify, stop_requested, Console, VmError, VmOutcome, VmSpec, WireS
 
 /// How often the host polls the ring, the serial file and the child.
 const POLL: Duration = Duration::from_millis(5);
+/// Environment variable naming the directory for per-VM private directories.
+pub const RUN_DIR_ENV: &str = "KTSTR_RUN_DIR";
 /// QEMU's own error output kept for a failed start.
 const STDERR_KEEP: usize = 16 << 10;
 
@@ -42,7 +44,11 @@ struct Transport {
 
 impl Transport {
     fn new(name: &'static str) -> Self {
-        Transport { name, decoder: Decoder::new(), used: false }
+        Transport {
+            name,
+            decoder: Decoder::new(),
+            used: false,
+        }
     }
 
     fn feed(&mut self, bytes: &[u8], sink: &mut dyn FnMut(Message)) {
@@ -57,7 +63,11 @@ impl Transport {
     }
 }
 
-pub(super) fn run(b: &QemuBackend, spec: &VmSpec, on_message: &mut dyn FnMut(&Message)) -> Result<VmOutcome, VmError> {
+pub(super) fn run(
+    b: &QemuBackend,
+    spec: &VmSpec,
+    on_message: &mut dyn FnMut(&Message),
+) -> Result<VmOutcome, VmError> {
     if !spec.kernel.is_file() {
         return Err(VmError::KernelMissing(spec.kernel.clone()));
     }
@@ -67,18 +77,42 @@ pub(super) fn run(b: &QemuBackend, spec: &VmSpec, on_message: &mut dyn FnMut(&Me
     // Private directory, removed on every return path by TempDir's drop. /dev/shm
     // keeps the ring in memory.
     let shm = Path::new("/dev/shm");
-    let base = if shm.is_dir() { shm.to_path_buf() } else { std::env::temp_dir() };
-    let dir = tempfile::Builder::new().prefix("ktstr-vm-").tempdir_in(&base).map_err(VmError::io("create the VM's private directory"))?;
+    let base = match std::env::var_os(RUN_DIR_ENV) {
+        Some(dir) => dir.into(),
+        None if shm.is_dir() => shm.to_path_buf(),
+        None => std::env::temp_dir(),
+    };
+    let dir = tempfile::Builder::new()
+        .prefix("ktstr-vm-")
+        .tempdir_in(&base)
+        .map_err(VmError::io("create the VM's private directory"))?;
     let ring_path = dir.path().join("ring");
     let serial_path = dir.path().join("wire.serial");
-    let ring_file = File::options().read(true).write(true).create_new(true).open(&ring_path).map_err(VmError::io("create the wire ring file"))?;
-    ring_file.set_len(spec.ring_bytes as u64).map_err(VmError::io("size the wire ring file"))?;
+    let ring_file = File::options()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&ring_path)
+        .map_err(VmError::io("create the wire ring file"))?;
+    ring_file
+        .set_len(spec.ring_bytes as u64)
+        .map_err(VmError::io("size the wire ring file"))?;
     let map = SharedMap::new(&ring_file, spec.ring_bytes)?;
 
-    let args = qemu_args(spec, b.accel, &RunFiles { ring: &ring_path, serial_wire: &serial_path })?;
+    let args = qemu_args(
+        spec,
+        b.accel,
+        &RunFiles {
+            ring: &ring_path,
+            serial_wire: &serial_path,
+        },
+    )?;
     tracing::debug!(?args, "starting qemu");
     let mut cmd = Command::new(&b.binary);
-    cmd.args(&args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     // SAFETY: setpgid and prctl are async-signal-safe and touch only the child.
     // Own process group: the terminal's Ctrl-C reaches us, and we stop QEMU in order.
     // PDEATHSIG: QEMU dies with us even if we are killed without a chance to clean up.
@@ -90,13 +124,24 @@ pub(super) fn run(b: &QemuBackend, spec: &VmSpec, on_message: &mut dyn FnMut(&Me
         });
     }
     let start = Instant::now();
-    let mut child = ChildGuard(Some(cmd.spawn().map_err(VmError::io(format!("start `{}`", b.binary.display())))?));
-    let proc = child.0.as_mut().expect("child present until the guard drops");
+    let mut child = ChildGuard(Some(
+        cmd.spawn()
+            .map_err(VmError::io(format!("start `{}`", b.binary.display())))?,
+    ));
+    let proc = child
+        .0
+        .as_mut()
+        .expect("child present until the guard drops");
 
     let console = Arc::new(Mutex::new(Console::new(spec.console_keep)));
     let console_thread = pump(proc.stdout.take(), {
         let console = Arc::clone(&console);
-        move |bytes| console.lock().unwrap_or_else(|e| e.into_inner()).push(bytes)
+        move |bytes| {
+            console
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(bytes)
+        }
     });
     let stderr_buf = Arc::new(Mutex::new(Vec::new()));
     let stderr_thread = pump(proc.stderr.take(), {
@@ -125,7 +170,13 @@ pub(super) fn run(b: &QemuBackend, spec: &VmSpec, on_message: &mut dyn FnMut(&Me
 
     let status = loop {
         poll_ring(&map, &mut reader, &mut buf, &mut ring, &mut sink);
-        poll_serial(&serial_path, &mut serial_file, &mut buf, &mut serial, &mut sink);
+        poll_serial(
+            &serial_path,
+            &mut serial_file,
+            &mut buf,
+            &mut serial,
+            &mut sink,
+        );
         if let Some(st) = proc.try_wait().map_err(VmError::io("wait for qemu"))? {
             break st;
         }
@@ -141,16 +192,36 @@ pub(super) fn run(b: &QemuBackend, spec: &VmSpec, on_message: &mut dyn FnMut(&Me
     let wall = start.elapsed();
     // The guest's last frames may land between our last poll and its power-off.
     poll_ring(&map, &mut reader, &mut buf, &mut ring, &mut sink);
-    poll_serial(&serial_path, &mut serial_file, &mut buf, &mut serial, &mut sink);
+    poll_serial(
+        &serial_path,
+        &mut serial_file,
+        &mut buf,
+        &mut serial,
+        &mut sink,
+    );
     let _ = console_thread.map(JoinHandle::join);
     let _ = stderr_thread.map(JoinHandle::join);
     child.0 = None;
 
-    let console = Arc::try_unwrap(console).map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner())).unwrap_or_else(|a| a.lock().map(|c| c.clone()).unwrap_or_default());
-    let stderr = String::from_utf8_lossy(&stderr_buf.lock().unwrap_or_else(|e| e.into_inner())).into_owned();
-    if !status.success() && timed_out.is_none() && !interrupted && console.text().is_empty() && messages.is_empty() {
+    let console = Arc::try_unwrap(console)
+        .map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()))
+        .unwrap_or_else(|a| a.lock().map(|c| c.clone()).unwrap_or_default());
+    let stderr =
+        String::from_utf8_lossy(&stderr_buf.lock().unwrap_or_else(|e| e.into_inner())).into_owned();
+    if !status.success()
+        && timed_out.is_none()
+        && !interrupted
+        && console.text().is_empty()
+        && messages.is_empty()
+    {
         // QEMU refused to start (bad option, missing device): say what it said.
-        return Err(VmError::Unavailable { backend: "qemu", reason: format!("qemu exited with {status} before the guest started: {}", stderr.trim()) });
+        return Err(VmError::Unavailable {
+            backend: "qemu",
+            reason: format!(
+                "qemu exited with {status} before the guest started: {}",
+                stderr.trim()
+            ),
+        });
     }
 
     let mut wire = WireStats::default();
@@ -165,8 +236,22 @@ pub(super) fn run(b: &QemuBackend, spec: &VmSpec, on_message: &mut dyn FnMut(&Me
         wire.ring_dropped_frames = r.dropped_frames();
         wire.ring_dropped_bytes = r.dropped_bytes();
     }
-    let exit = classify(done_seen, &console, timed_out, interrupted, &status.to_string());
-    Ok(VmOutcome { exit, messages, console, wire, wall, backend: "qemu", accel: b.accel })
+    let exit = classify(
+        done_seen,
+        &console,
+        timed_out,
+        interrupted,
+        &status.to_string(),
+    );
+    Ok(VmOutcome {
+        exit,
+        messages,
+        console,
+        wire,
+        wall,
+        backend: "qemu",
+        accel: b.accel,
+    })
 }
 
 fn add_stats(w: &mut WireStats, s: &DecodeStats) {
@@ -178,7 +263,13 @@ fn add_stats(w: &mut WireStats, s: &DecodeStats) {
 }
 
 /// Reads whatever the guest committed to the ring since the last call.
-fn poll_ring(map: &SharedMap, reader: &mut Option<RingReader>, buf: &mut Vec<u8>, t: &mut Transport, sink: &mut dyn FnMut(Message)) {
+fn poll_ring(
+    map: &SharedMap,
+    reader: &mut Option<RingReader>,
+    buf: &mut Vec<u8>,
+    t: &mut Transport,
+    sink: &mut dyn FnMut(Message),
+) {
     if reader.is_none() {
         // SAFETY: the mapping is valid for `len` bytes while `map` lives, which
         // outlives the reader (both are locals of `run`, the reader dropped first).
@@ -192,7 +283,13 @@ fn poll_ring(map: &SharedMap, reader: &mut Option<RingReader>, buf: &mut Vec<u8>
 }
 
 /// Reads what QEMU appended to the COM2 file since the last call.
-fn poll_serial(path: &Path, file: &mut Option<File>, buf: &mut Vec<u8>, t: &mut Transport, sink: &mut dyn FnMut(Message)) {
+fn poll_serial(
+    path: &Path,
+    file: &mut Option<File>,
+    buf: &mut Vec<u8>,
+    t: &mut Transport,
+    sink: &mut dyn FnMut(Message),
+) {
     if file.is_none() {
         *file = File::open(path).ok();
     }
@@ -204,7 +301,10 @@ fn poll_serial(path: &Path, file: &mut Option<File>, buf: &mut Vec<u8>, t: &mut 
 }
 
 /// Copies a child's pipe into `sink` on a thread until EOF.
-fn pump<R: Read + Send + 'static>(pipe: Option<R>, mut sink: impl FnMut(&[u8]) + Send + 'static) -> Option<JoinHandle<()>> {
+fn pump<R: Read + Send + 'static>(
+    pipe: Option<R>,
+    mut sink: impl FnMut(&[u8]) + Send + 'static,
+) -> Option<JoinHandle<()>> {
     let mut pipe = pipe?;
     Some(std::thread::spawn(move || {
         let mut chunk = [0u8; 8192];

@@ -1,0 +1,200 @@
+//! `ktstr run` against the real kernel, real schedulers from the kernel tree and
+//! real workers: healthy scenarios pass, and seeded faults fail with the right reason.
+
+mod common;
+
+use common::{failed_checks, run, run_json, vm_ready};
+
+/// Runs one scenario under one scheduler; returns the exit code and the record.
+fn run_one(scheduler: &str, scenario: &str) -> (i32, serde_json::Value) {
+    let (code, r, stderr) = run_json(&["run", "-s", scheduler, "-c", scenario, "--json"]);
+    let records = r.as_array().unwrap_or_else(|| panic!("{r:#}\n{stderr}"));
+    assert_eq!(records.len(), 1);
+    (code, records[0].clone())
+}
+
+fn assert_passes(scheduler: &str, scenario: &str) {
+    if !vm_ready() {
+        return;
+    }
+    let (code, rec) = run_one(scheduler, scenario);
+    assert_eq!(
+        code,
+        0,
+        "{scenario} under {scheduler} failed: {:?}\n{}",
+        failed_checks(&rec),
+        rec["verdict"]
+    );
+    assert_eq!(rec["verdict"]["status"], "pass");
+    let units = rec["verdict"]["stats"]["total_work_units"]
+        .as_u64()
+        .unwrap();
+    assert!(units > 0, "no work was done");
+}
+
+fn assert_fails_with(scheduler: &str, scenario: &str, check: &str, evidence: &str) {
+    if !vm_ready() {
+        return;
+    }
+    let (code, rec) = run_one(scheduler, scenario);
+    assert_eq!(
+        code, 1,
+        "{scenario} under {scheduler} should fail: {}",
+        rec["verdict"]
+    );
+    let failed = failed_checks(&rec);
+    assert!(
+        failed.iter().any(|c| c == check),
+        "expected `{check}` to fail, failed: {failed:?}"
+    );
+    let text = rec["verdict"].to_string();
+    assert!(
+        text.contains(evidence),
+        "evidence `{evidence}` missing from {text}"
+    );
+}
+
+#[test]
+fn steady_passes_under_eevdf() {
+    assert_passes("eevdf", "steady");
+}
+
+#[test]
+fn cpuset_swap_passes_under_scx_simple() {
+    assert_passes("scx_simple", "cpuset-swap");
+}
+
+#[test]
+fn wake_pingpong_passes_under_scx_simple() {
+    assert_passes("scx_simple", "wake-pingpong");
+}
+
+#[test]
+fn cgroup_churn_passes_under_eevdf() {
+    assert_passes("eevdf", "cgroup-churn");
+}
+
+#[test]
+fn qmap_stall_is_a_scheduler_death_with_the_kernel_reason() {
+    assert_fails_with(
+        "scx_qmap -t 2",
+        "steady",
+        "scheduler",
+        "runnable task stall",
+    );
+}
+
+#[test]
+fn escaping_workers_fail_isolation() {
+    assert_fails_with("eevdf", "fault-escape", "isolation", "outside its cpuset");
+}
+
+#[test]
+fn a_frozen_worker_fails_the_gap_check() {
+    assert_fails_with("eevdf", "fault-freeze", "gap", "stuck");
+}
+
+#[test]
+fn a_worker_that_never_progresses_fails_starvation() {
+    assert_fails_with("scx_simple", "fault-starve", "starvation", "did no work");
+}
+
+#[test]
+fn a_scenario_file_runs_with_the_same_meaning() {
+    if !vm_ready() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("halves.toml");
+    std::fs::write(
+        &path,
+        r#"
+name = "halves"
+description = "two cgroups on disjoint halves, then swapped"
+duration_ms = 2000
+
+[[cgroups]]
+name = "left"
+cpuset = { split = { index = 0, of = 2 } }
+
+[[cgroups.workers]]
+count = 2
+work = { type = "spin" }
+
+[[cgroups]]
+name = "right"
+cpuset = { split = { index = 1, of = 2 } }
+
+[[cgroups.workers]]
+count = 2
+work = { type = "mixed", spin_us = 200 }
+
+[[steps]]
+ops = [{ op = "swap_cpusets", a = "left", b = "right" }]
+hold = { fraction = 0.5 }
+"#,
+    )
+    .unwrap();
+    let (code, r, stderr) = run_json(&["run", "-c", path.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 0, "{r:#}\n{stderr}");
+    assert_eq!(r[0]["scenario"], "halves");
+    assert_eq!(
+        r[0]["verdict"]["stats"]["per_cgroup"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+#[test]
+fn a_malformed_scenario_file_is_a_usage_error_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, "name = \"bad\"\nduration_ms = 1000\n[[cgroups]]\nname = \"a\"\n[[cgroups.workers]]\ncount = 3\nwork = { type = \"pipe_ping_pong\" }\n").unwrap();
+    let out = run(&["run", "-c", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cgroups[0].workers[0].count"), "{err}");
+
+    std::fs::write(&path, "name = \"bad\"\nduration_ms = [\n").unwrap();
+    let out = run(&["run", "-c", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("line"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn unknown_scheduler_and_scenario_are_usage_errors() {
+    if !vm_ready() {
+        return;
+    }
+    let out = run(&["run", "-s", "scx_nonesuch", "-c", "steady"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown scheduler `scx_nonesuch`"));
+    let out = run(&["run", "-c", "no-such-scenario"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown scenario"));
+}
+
+#[test]
+fn list_shows_the_catalog() {
+    let out = run(&["list"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.lines().count() >= 12, "{text}");
+    for name in [
+        "steady",
+        "cpuset-swap",
+        "cgroup-churn",
+        "oversubscribe",
+        "nested",
+        "affinity-churn",
+        "mixed",
+    ] {
+        assert!(text.contains(name), "{name} missing from {text}");
+    }
+}
