@@ -58,6 +58,7 @@ pub fn worker(cgroup: &str, index: u32, work: &str, units: u64) -> WorkerReport 
         wake_latencies_ns: Vec::new(),
         run_delay_ns: 0,
         died: None,
+        started_ns: 1_000_000_000,
     }
 }
 

@@ -188,4 +188,7 @@ pub struct WorkerReport {
     pub run_delay_ns: u64,
     /// Why the worker ended abnormally (signal, exit code), if it did.
     pub died: Option<String>,
+    /// CLOCK_MONOTONIC when the worker started, ns (0 if it never started), so
+    /// workers that ran at different times are not compared with each other.
+    pub started_ns: u64,
 }

@@ -185,6 +185,7 @@ fn worker_report() -> impl Strategy<Value = WorkerReport> {
                 wake_latencies_ns,
                 run_delay_ns: n[6],
                 died,
+                started_ns: n[7],
             },
         )
 }

@@ -28,26 +28,54 @@ pub(crate) fn fair_groups<'a>(ctx: &Ctx<'a>) -> Vec<FairGroup<'a>> {
         if !ctx.fair_comparable(cgroup, work) {
             continue;
         }
-        let longest = workers.iter().map(|w| w.wall_ns).max().unwrap_or(0);
-        let compared: Vec<(&WorkerReport, f64)> = workers
-            .into_iter()
-            .filter(|w| w.died.is_none() && w.wall_ns as u128 * 10 >= longest as u128 * 9)
-            .filter_map(|w| Some((w, rate(w)?)))
-            .collect();
-        if compared.len() < 2 {
-            continue;
-        }
-        let rates: Vec<f64> = compared.iter().map(|(_, r)| *r).collect();
-        if let Some(spread) = spread_pct(&rates) {
-            out.push(FairGroup {
-                cgroup,
-                work,
-                workers: compared,
-                spread_pct: spread,
-            });
+        let alive: Vec<&WorkerReport> = workers.into_iter().filter(|w| w.died.is_none()).collect();
+        for cohort in cohorts(alive) {
+            let compared: Vec<(&WorkerReport, f64)> =
+                cohort.into_iter().filter_map(|w| Some((w, rate(w)?))).collect();
+            if compared.len() < 2 {
+                continue;
+            }
+            let rates: Vec<f64> = compared.iter().map(|(_, r)| *r).collect();
+            if let Some(spread) = spread_pct(&rates) {
+                out.push(FairGroup {
+                    cgroup,
+                    work,
+                    workers: compared,
+                    spread_pct: spread,
+                });
+            }
         }
     }
     out
+}
+
+/// Splits workers into cohorts that ran together: each cohort is led by its
+/// longest-running worker and holds the workers that ran alongside it. Workers
+/// of a cgroup that was removed and added again ran at different times, under
+/// different competition, and land in different cohorts.
+fn cohorts(mut workers: Vec<&WorkerReport>) -> Vec<Vec<&WorkerReport>> {
+    // Longest first, earliest first among equals, so each cohort's leader is stable.
+    workers.sort_by_key(|w| (std::cmp::Reverse(w.wall_ns), w.started_ns, w.index));
+    let mut out: Vec<Vec<&WorkerReport>> = Vec::new();
+    for w in workers {
+        match out.iter_mut().find(|c| ran_alongside(w, c[0])) {
+            Some(c) => c.push(w),
+            None => out.push(vec![w]),
+        }
+    }
+    out
+}
+
+/// True when `w` ran during at least 90% of `reference`'s run. Without start
+/// times (0), only the lengths are compared.
+fn ran_alongside(w: &WorkerReport, reference: &WorkerReport) -> bool {
+    let need = reference.wall_ns as u128 * 9 / 10;
+    if w.started_ns == 0 || reference.started_ns == 0 {
+        return w.wall_ns as u128 >= need;
+    }
+    let start = w.started_ns.max(reference.started_ns);
+    let end = (w.started_ns + w.wall_ns).min(reference.started_ns + reference.wall_ns);
+    end.saturating_sub(start) as u128 >= need
 }
 
 pub(crate) fn check(ctx: &Ctx<'_>) -> CheckResult {
@@ -184,5 +212,19 @@ mod tests {
             w.wall_ns /= 4;
         }
         assert_eq!(run(check, &i).status, Status::Pass);
+    }
+
+    #[test]
+    fn workers_of_a_recreated_cgroup_are_not_compared() {
+        // Regression: cgroup-churn re-adds a cgroup; its workers of different
+        // incarnations ran at different times and must not be judged together.
+        let mut late = worker("a", 2, "spin", 10);
+        late.started_ns += 10_000_000_000;
+        let input = input(
+            scenario(vec![cgroup("a", vec![group(3, WorkType::Spin)])]),
+            vec![worker("a", 0, "spin", 1000), worker("a", 1, "spin", 1000), late],
+        );
+        let r = run(check, &input);
+        assert_eq!(r.status, Status::Pass, "{r:?}");
     }
 }

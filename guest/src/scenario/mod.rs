@@ -338,6 +338,7 @@ impl Run<'_> {
                     wake_latencies_ns: s.wake_samples(),
                     run_delay_ns: w.delay_ns,
                     died: w.status.clone(),
+                    started_ns: start,
                 }
             })
             .collect()
