@@ -44,11 +44,48 @@ pub(crate) fn guest_binary() -> Result<PathBuf, Failure> {
         })
 }
 
+/// A copy of the guest runtime without debug info, cached by the original's size
+/// and mtime: a debug build is ~10x larger than what the guest needs, and every
+/// byte is copied and unpacked on each boot. Falls back to the original when
+/// `strip` (binutils) is missing.
+fn stripped_guest(original: &std::path::Path, cache: &std::path::Path) -> PathBuf {
+    let Ok(meta) = std::fs::metadata(original) else {
+        return original.to_path_buf();
+    };
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    let out = cache.join(format!("ktstr-guest-{}-{mtime}", meta.len()));
+    if out.is_file() {
+        return out;
+    }
+    let tmp = cache.join(format!(".ktstr-guest-{}.tmp", std::process::id()));
+    let ok = std::process::Command::new("strip")
+        .arg("--strip-debug")
+        .arg("-o")
+        .arg(&tmp)
+        .arg(original)
+        .status()
+        .is_ok_and(|s| s.success());
+    if ok && std::fs::rename(&tmp, &out).is_ok() {
+        out
+    } else {
+        let _ = std::fs::remove_file(&tmp);
+        original.to_path_buf()
+    }
+}
+
 /// Builds (or reuses from the cache) the initramfs for `plan`, with `binaries`
 /// (host path, guest path) and their libraries; returns its path.
 pub(crate) fn build(plan: &GuestPlan, binaries: &[(PathBuf, String)]) -> Result<PathBuf, Failure> {
+    let dir = kernel_cmd::cache()?.root().join("initramfs");
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("failed to create `{}`", dir.display()))
+        .or_usage()?;
     let mut builder = InitramfsBuilder::new()
-        .init_binary(guest_binary()?)
+        .init_binary(stripped_guest(&guest_binary()?, &dir))
         .dir("/proc")
         .dir("/sys")
         .dir("/dev")
@@ -57,12 +94,44 @@ pub(crate) fn build(plan: &GuestPlan, binaries: &[(PathBuf, String)]) -> Result<
     for (host, guest) in binaries {
         builder = builder.binary(host.clone(), guest.clone());
     }
-    let dir = kernel_cmd::cache()?.root().join("initramfs");
-    std::fs::create_dir_all(&dir)
-        .with_context(|| format!("failed to create `{}`", dir.display()))
-        .or_usage()?;
-    builder
+    let path = builder
         .write_cached(&dir)
         .context("failed to build the guest initramfs")
-        .or_usage()
+        .or_usage()?;
+    prune(&dir, &path);
+    Ok(path)
+}
+
+/// Archives kept in the cache; each distinct plan makes one.
+const KEEP_ARCHIVES: usize = 32;
+
+/// Keeps the newest archives (and the one just used) and the newest stripped
+/// guest, so the cache does not grow with every scenario ever run.
+fn prune(dir: &std::path::Path, keep: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut files: Vec<(std::time::SystemTime, PathBuf)> = entries
+        .flatten()
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    files.sort_by(|a, b| b.0.cmp(&a.0));
+    let named = |p: &PathBuf, prefix: &str, suffix: &str| {
+        p.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with(prefix) && n.ends_with(suffix))
+    };
+    let archives = files
+        .iter()
+        .filter(|(_, p)| named(p, "", ".cpio"))
+        .skip(KEEP_ARCHIVES);
+    let guests = files
+        .iter()
+        .filter(|(_, p)| named(p, "ktstr-guest-", ""))
+        .skip(1);
+    for (_, p) in archives.chain(guests) {
+        if p != keep {
+            let _ = std::fs::remove_file(p);
+        }
+    }
 }

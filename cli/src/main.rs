@@ -2,6 +2,7 @@
 
 mod bench_cmd;
 mod boot;
+mod extract_cmd;
 mod failure;
 mod guest_image;
 mod kernel_cmd;
@@ -39,6 +40,8 @@ enum Command {
     /// Benchmarks that boot VMs (harness overhead).
     #[command(subcommand)]
     Bench(bench_cmd::BenchCommand),
+    /// Run an output adapter on captured output and print the metrics.
+    Extract(extract_cmd::ExtractArgs),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +54,7 @@ fn main() -> ExitCode {
         Command::List(l) => list_cmd::run(l),
         Command::Run(r) => run_cmd::run(r),
         Command::Bench(b) => bench_cmd::run(b),
+        Command::Extract(e) => extract_cmd::run(e),
     };
     match result {
         Ok(code) => code,
