@@ -100,6 +100,7 @@ fn overhead(a: OverheadArgs) -> CmdResult {
             memory_mib: None,
             timeout: Duration::from_secs(120),
             binaries: Vec::new(),
+            cmdline: Vec::new(),
             backend: backend.as_ref(),
         };
         let res = vm_run::run(req, &mut |_| {})?;

@@ -47,6 +47,9 @@ pub(crate) struct BootArgs {
     /// Present this topology to the VM instead of the requested one (tests the comparison).
     #[arg(long, hide = true)]
     present_topology: Option<String>,
+    /// Extra kernel command-line words (e.g. `loglevel=8`).
+    #[arg(long, allow_hyphen_values = true)]
+    cmdline: Option<String>,
 }
 
 /// The machine-readable result of a boot.
@@ -105,6 +108,12 @@ pub(crate) fn run(a: BootArgs) -> CmdResult {
         memory_mib: a.memory,
         timeout: Duration::from_secs(a.timeout),
         binaries: Vec::new(),
+        cmdline: a
+            .cmdline
+            .iter()
+            .flat_map(|c| c.split_whitespace())
+            .map(str::to_string)
+            .collect(),
         backend: backend.as_ref(),
     };
     let VmResult {

@@ -184,6 +184,7 @@ fn run_one(
         memory_mib: a.memory,
         timeout,
         binaries,
+        cmdline: Vec::new(),
         backend,
     };
     let res = vm_run::run(req, &mut |_| {})?;

@@ -19,6 +19,8 @@ pub(crate) struct VmRequest<'a> {
     pub memory_mib: Option<u32>,
     pub timeout: Duration,
     pub binaries: Vec<(PathBuf, String)>,
+    /// Extra kernel command-line words.
+    pub cmdline: Vec<String>,
     pub backend: &'a dyn Backend,
 }
 
@@ -45,6 +47,7 @@ pub(crate) fn run(
         .memory_mib
         .unwrap_or_else(|| default_memory(&req.present));
     spec.timeout = req.timeout;
+    spec.cmdline_extra = req.cmdline;
     let outcome = req.backend.run(&spec, on_message).map_err(Failure::usage)?;
     let hello = outcome.messages.iter().find_map(|m| match m {
         Message::Hello(h) => Some(h.clone()),

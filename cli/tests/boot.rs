@@ -187,3 +187,32 @@ fn ctrl_c_stops_the_vm_and_leaves_nothing_behind() {
 fn ktstr_vmm_run_dir() -> &'static str {
     "KTSTR_RUN_DIR"
 }
+
+#[test]
+fn a_kernel_panic_is_classified_with_its_text() {
+    if !vm_ready() {
+        return;
+    }
+    // No init where the kernel looks: it panics, and the host must say so.
+    let (code, r, _) = run_json(&["boot", "--cmdline", "rdinit=/nonexistent", "--json"]);
+    assert_eq!(code, 1);
+    assert_eq!(r["exit"]["kind"], "kernel_panic", "{r:#}");
+    assert!(
+        r["exit"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("No working init found"),
+        "{r:#}"
+    );
+}
+
+#[test]
+fn a_vm_past_its_time_is_a_timeout() {
+    if !vm_ready() {
+        return;
+    }
+    let (code, r, _) = run_json(&["boot", "--timeout", "1", "--json"]);
+    assert_eq!(code, 1);
+    assert_eq!(r["exit"]["kind"], "timeout", "{r:#}");
+    assert_eq!(r["exit"]["after_secs"], 1);
+}
