@@ -7,6 +7,7 @@ mod failure;
 mod guest_image;
 mod kernel_cmd;
 mod list_cmd;
+mod payloads;
 mod repeat;
 mod run_cmd;
 mod scheduler_arg;

@@ -16,7 +16,7 @@ use crate::boot::{select_backend, BackendChoice};
 use crate::failure::{Failure, OrUsage, EXIT_FAILED};
 use crate::scheduler_arg::{self, SchedulerArg, EEVDF};
 use crate::vm_run::{self, VmRequest};
-use crate::{kernel_cmd, repeat, CmdResult};
+use crate::{kernel_cmd, payloads, repeat, CmdResult};
 
 /// Where the scheduler binary goes in the guest.
 const GUEST_BIN_DIR: &str = "/ktstr/bin";
@@ -157,7 +157,9 @@ fn run_one(
     image: &Path,
     backend: &dyn ktstr_vmm::Backend,
 ) -> Result<RunRecord, Failure> {
-    let mut binaries = Vec::new();
+    let mut scenario = scenario.clone();
+    let mut binaries = payloads::resolve(&mut scenario)?;
+    let scenario = &scenario;
     let launch = sched.host_path.as_ref().map(|p| {
         let guest_path = format!("{GUEST_BIN_DIR}/{}", sched.name);
         binaries.push((p.clone(), guest_path.clone()));

@@ -108,7 +108,8 @@ impl<'a> Ctx<'a> {
                 }
                 Message::Done(d) => ctx.done = Some(d),
                 Message::Scheduler(s) => ctx.scheduler.push(s),
-                Message::Hello(_) | Message::Log(_) => {}
+                // Payload output is judged by its adapters, not here.
+                Message::Hello(_) | Message::Log(_) | Message::Payload(_) => {}
             }
         }
         ctx.phases.sort_by_key(|p| (p.at_ns, p.index));

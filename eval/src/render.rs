@@ -248,10 +248,10 @@ mod tests {
         let expected = "\
 FAIL steady (2n4l2c1t, scx_simple): scheduler, gap, isolation
   3 workers in 2 cgroups, 3.98M work units, kvm; checks: 7 pass, 3 fail, 2 skip
-  worst spread 5.1% among `spin` workers of `a`
+  worst spread 0.0% among `spin` workers of `a`
   worst gap 2310 ms: `a` worker 1 on cpu 3 at +1520 ms
   cgroup  workers  units  spread  max gap  p99 wake  migr/s  cpus
-  a             2  3.90M    5.1%  2310 ms         -     5.0  0-1
+  a             2  3.90M    0.0%  2310 ms         -     5.0  0-1
   b             1  80.0k       -    10 ms     40 µs     5.0  2-3,5
 FAIL scheduler: `scx_simple` did not stay attached
     scheduler died: runnable task stall (init[1] failed to run for 5.076s)

@@ -37,6 +37,7 @@ pub fn scenario(cgroups: Vec<CgroupSpec>) -> Scenario {
         cgroups,
         steps: Vec::new(),
         thresholds: ThresholdOverrides::default(),
+        payloads: Vec::new(),
     }
 }
 

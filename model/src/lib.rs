@@ -14,12 +14,17 @@
 
 pub mod catalog;
 mod cpulist;
+mod payload;
 mod plan;
 mod scenario;
 mod topology;
 mod topology_match;
 
 pub use cpulist::{format_cpulist, parse_cpulist};
+pub use payload::{
+    HintPolarity, Payload, PayloadBounds, PayloadCheck, PayloadHint, PayloadStart,
+    DEFAULT_PAYLOAD_TIMEOUT_MS,
+};
 pub use plan::{GuestPlan, GuestTask, SchedulerLaunch, PLAN_PATH};
 pub use scenario::*;
 pub use topology::{CpuPlace, Topology, TopologyError, MAX_CPUS};

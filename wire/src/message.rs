@@ -22,6 +22,8 @@ pub enum Message {
     Worker(WorkerReport),
     /// A step's operations were applied (or failed).
     Step(StepEvent),
+    /// A payload finished (or was killed); its raw output for the host's adapters.
+    Payload(PayloadResult),
 }
 
 /// What the guest saw of itself at start-up.
@@ -191,4 +193,29 @@ pub struct WorkerReport {
     /// CLOCK_MONOTONIC when the worker started, ns (0 if it never started), so
     /// workers that ran at different times are not compared with each other.
     pub started_ns: u64,
+}
+
+/// What a payload printed and how it ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayloadResult {
+    /// The payload's invocation index (its position in the scenario's payloads).
+    pub invocation: u32,
+    /// Its name.
+    pub name: String,
+    /// Standard output, cut to a bounded size.
+    pub stdout: String,
+    /// Standard error, cut to a bounded size.
+    pub stderr: String,
+    /// Exit code, when it exited.
+    pub exit_code: Option<i32>,
+    /// Signal that ended it, when one did.
+    pub signal: Option<i32>,
+    /// Wall time from start to end.
+    pub wall_ns: u64,
+    /// Killed for running past its timeout.
+    pub timed_out: bool,
+    /// Output bytes cut off to fit the bound.
+    pub truncated_bytes: u64,
+    /// Why it could not be started, if it could not.
+    pub error: Option<String>,
 }

@@ -91,6 +91,31 @@ fn message() -> impl Strategy<Value = Message> {
             })
         ),
         scheduler_event().prop_map(Message::Scheduler),
+        (
+            any::<u32>(),
+            ".{0,20}",
+            ".{0,300}",
+            ".{0,100}",
+            proptest::option::of(any::<i32>()),
+            any::<u64>(),
+            any::<bool>()
+        )
+            .prop_map(
+                |(invocation, name, stdout, stderr, exit_code, wall_ns, timed_out)| {
+                    Message::Payload(PayloadResult {
+                        invocation,
+                        name,
+                        stdout,
+                        stderr,
+                        exit_code,
+                        signal: None,
+                        wall_ns,
+                        timed_out,
+                        truncated_bytes: 0,
+                        error: None,
+                    })
+                }
+            ),
         phase().prop_map(Message::Phase),
         worker_report().prop_map(Message::Worker),
         (

@@ -11,9 +11,10 @@ use crate::stats::spread_pct;
 pub(crate) struct FairGroup<'a> {
     pub cgroup: &'a str,
     pub work: &'a str,
-    /// The compared workers and their work rates (units per wall second).
+    /// The compared workers and their CPU shares (CPU time per wall second, or
+    /// work units per wall second for reports without CPU time).
     pub workers: Vec<(&'a WorkerReport, f64)>,
-    /// `(max - min) / mean` of the rates, percent.
+    /// `(max - min) / mean` of the shares, percent.
     pub spread_pct: f64,
 }
 
@@ -30,8 +31,10 @@ pub(crate) fn fair_groups<'a>(ctx: &Ctx<'a>) -> Vec<FairGroup<'a>> {
         }
         let alive: Vec<&WorkerReport> = workers.into_iter().filter(|w| w.died.is_none()).collect();
         for cohort in cohorts(alive) {
-            let compared: Vec<(&WorkerReport, f64)> =
-                cohort.into_iter().filter_map(|w| Some((w, rate(w)?))).collect();
+            let compared: Vec<(&WorkerReport, f64)> = cohort
+                .into_iter()
+                .filter_map(|w| Some((w, share(w)?)))
+                .collect();
             if compared.len() < 2 {
                 continue;
             }
@@ -47,6 +50,18 @@ pub(crate) fn fair_groups<'a>(ctx: &Ctx<'a>) -> Vec<FairGroup<'a>> {
         }
     }
     out
+}
+
+/// The CPU share the scheduler gave a worker: CPU time per wall second. This is
+/// what a scheduler decides; work units per second also depend on how fast the
+/// vCPU ran, which under TCG on a busy host varies by vCPU thread. Reports
+/// without CPU time fall back to the work rate.
+fn share(w: &WorkerReport) -> Option<f64> {
+    if w.cpu_ns > 0 && w.wall_ns > 0 {
+        Some(w.cpu_ns as f64 / w.wall_ns as f64)
+    } else {
+        rate(w)
+    }
 }
 
 /// Splits workers into cohorts that ran together: each cohort is led by its
@@ -118,20 +133,21 @@ fn unfair(g: &FairGroup<'_>, limit: f64) -> Detail {
         g.workers.iter().max_by(cmp).expect("2+ workers"),
     );
     let message = format!(
-        "{} `{}` workers spread {:.1}% (limit {limit:.0}%): worker {} did {} units/s, worker {} {} units/s",
+        "{} `{}` workers spread {:.1}% (limit {limit:.0}%): worker {} got {:.0}% of a CPU, worker {} {:.0}%",
         g.workers.len(),
         g.work,
         g.spread_pct,
         slow.0.index,
-        si(slow.1),
+        slow.1 * 100.0,
         fast.0.index,
-        si(fast.1),
+        fast.1 * 100.0,
     );
-    let evidence = g.workers.iter().map(|(w, r)| {
+    let evidence = g.workers.iter().map(|(w, s)| {
         format!(
-            "worker {}: {} units/s over {}",
+            "worker {}: {:.0}% of a CPU, {} units/s over {}",
             w.index,
-            si(*r),
+            s * 100.0,
+            rate(w).map_or_else(|| "-".to_string(), si),
             secs(w.wall_ns)
         )
     });
@@ -156,7 +172,12 @@ mod tests {
             units
                 .iter()
                 .enumerate()
-                .map(|(i, u)| worker("a", i as u32, "spin", *u))
+                .map(|(i, u)| {
+                    // CPU time in proportion to the work, as a real spinner's.
+                    let mut w = worker("a", i as u32, "spin", *u);
+                    w.cpu_ns = w.wall_ns * *u / 2000;
+                    w
+                })
                 .collect(),
         )
     }
@@ -177,9 +198,20 @@ mod tests {
         assert_eq!(r.status, Status::Fail);
         assert_eq!(
             r.details[0].message,
-            "2 `spin` workers spread 66.7% (limit 35%): worker 0 did 500 units/s, worker 1 1.0k units/s"
+            "2 `spin` workers spread 66.7% (limit 35%): worker 0 got 50% of a CPU, worker 1 100%"
         );
         assert_eq!(r.details[0].evidence.len(), 2);
+    }
+
+    #[test]
+    fn cpu_share_not_vcpu_speed_decides() {
+        // Equal CPU time, unequal work: a slow vCPU (TCG on a busy host), not
+        // the scheduler. Regression for a false alarm seen in cpuset-swap.
+        let mut input = spinners(&[1000, 1000]);
+        if let Some(ktstr_wire::Message::Worker(w)) = input.messages.get_mut(1) {
+            w.work_units = 400;
+        }
+        assert_eq!(run(check, &input).status, Status::Pass);
     }
 
     #[test]
@@ -222,7 +254,11 @@ mod tests {
         late.started_ns += 10_000_000_000;
         let input = input(
             scenario(vec![cgroup("a", vec![group(3, WorkType::Spin)])]),
-            vec![worker("a", 0, "spin", 1000), worker("a", 1, "spin", 1000), late],
+            vec![
+                worker("a", 0, "spin", 1000),
+                worker("a", 1, "spin", 1000),
+                late,
+            ],
         );
         let r = run(check, &input);
         assert_eq!(r.status, Status::Pass, "{r:?}");

@@ -90,6 +90,14 @@ impl CgroupTree {
             .unwrap_or_default()
     }
 
+    /// The cgroup's `cgroup.procs` file.
+    pub(crate) fn procs_path(&self, name: &str) -> String {
+        self.path(name)
+            .join("cgroup.procs")
+            .to_string_lossy()
+            .into_owned()
+    }
+
     /// Moves a process into the cgroup.
     pub(crate) fn add_pid(&self, name: &str, pid: i32) -> Result<(), String> {
         write(&self.path(name).join("cgroup.procs"), &pid.to_string())

@@ -3,6 +3,7 @@
 
 mod cgroup;
 mod ops;
+mod payload;
 mod placement;
 mod scheduler;
 
@@ -10,7 +11,9 @@ use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use ktstr_model::{CgroupSpec, Hold, Scenario, SchedulerLaunch, Topology, WorkerGroup};
+use ktstr_model::{
+    CgroupSpec, Hold, PayloadStart, Scenario, SchedulerLaunch, Topology, WorkerGroup,
+};
 use ktstr_wire::{Message, PhaseEvent, WorkerReport};
 
 use crate::boottime_ns;
@@ -48,6 +51,7 @@ pub(crate) struct Run<'a> {
     topo: &'a Topology,
     phase: u32,
     rng: u64,
+    payloads: Vec<payload::RunningPayload>,
 }
 
 /// Runs `scenario` under `launch` (or EEVDF) and sends every event over `wire`.
@@ -79,6 +83,7 @@ pub(crate) fn run(
         topo,
         phase: 0,
         rng: 0x2545_F491_4F6C_DD1D,
+        payloads: Vec::new(),
     };
     let mut pending = Vec::new();
     for c in &scenario.cgroups {
@@ -86,6 +91,7 @@ pub(crate) fn run(
     }
     run.emit_phase(wire);
     run.release(&pending);
+    run.start_payloads(scenario, |s| s == PayloadStart::AtStart, wire);
 
     let duration = Duration::from_millis(scenario.duration_ms);
     let end = Instant::now() + duration;
@@ -96,13 +102,16 @@ pub(crate) fn run(
             Hold::Fraction(f) => (1, duration.mul_f64(f.clamp(0.0, 1.0))),
             Hold::Ms(ms) => (1, Duration::from_millis(ms)),
         };
-        for _ in 0..times {
+        for rep in 0..times {
             if Instant::now() >= end {
                 break 'steps;
             }
             let ev = run.apply_step(i as u32, &step.ops);
             wire.send(&Message::Step(ev));
             run.emit_phase(wire);
+            if rep == 0 {
+                run.start_payloads(scenario, |s| s == PayloadStart::AtStep(i), wire);
+            }
             alive = run.wait(
                 Instant::now() + every.min(end.saturating_duration_since(Instant::now())),
                 sched.as_mut(),
@@ -117,6 +126,7 @@ pub(crate) fn run(
         run.wait(end, sched.as_mut(), wire);
     }
     run.stop_all();
+    run.finish_payloads(alive, sched.as_mut(), wire);
     for r in run.reports() {
         wire.send(&Message::Worker(r));
     }
@@ -193,6 +203,66 @@ impl Run<'_> {
         Ok(slots)
     }
 
+    /// Starts the scenario's payloads whose start matches.
+    fn start_payloads(
+        &mut self,
+        scenario: &Scenario,
+        when: impl Fn(PayloadStart) -> bool,
+        wire: &mut WireOut,
+    ) {
+        for (i, p) in scenario
+            .payloads
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| when(p.start))
+        {
+            let procs = p.cgroup.as_ref().map(|c| self.tree.procs_path(c));
+            match payload::start(i as u32, p, procs) {
+                Ok(running) => self.payloads.push(running),
+                Err(result) => {
+                    wire.send(&Message::Payload(result));
+                }
+            }
+        }
+    }
+
+    /// Sends the results of payloads that have ended.
+    fn poll_payloads(&mut self, wire: &mut WireOut) {
+        let mut i = 0;
+        while i < self.payloads.len() {
+            if let Some(r) = self.payloads[i].poll() {
+                wire.send(&Message::Payload(r));
+                self.payloads.swap_remove(i);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// Waits for running payloads up to their deadlines (or kills them at once
+    /// when the scheduler died), sending each result.
+    fn finish_payloads(
+        &mut self,
+        alive: bool,
+        mut sched: Option<&mut Scheduler>,
+        wire: &mut WireOut,
+    ) {
+        let mut alive = alive;
+        while alive && !self.payloads.is_empty() {
+            self.poll_payloads(wire);
+            if let Some(s) = sched.as_deref_mut() {
+                if let Some(ev) = s.check() {
+                    wire.send(&Message::Scheduler(ev));
+                    alive = false;
+                }
+            }
+            std::thread::sleep(POLL);
+        }
+        for p in self.payloads.drain(..) {
+            wire.send(&Message::Payload(p.kill()));
+        }
+    }
+
     fn release(&self, slots: &[usize]) {
         for &s in slots {
             worker::release(&self.shared, s);
@@ -244,6 +314,7 @@ impl Run<'_> {
     ) -> bool {
         loop {
             self.poll_workers();
+            self.poll_payloads(wire);
             if let Some(s) = sched.as_deref_mut() {
                 if let Some(ev) = s.check() {
                     wire.send(&Message::Scheduler(ev));

@@ -53,6 +53,7 @@ impl ScenarioBuilder {
                 cgroups: Vec::new(),
                 steps: Vec::new(),
                 thresholds: ThresholdOverrides::default(),
+                payloads: Vec::new(),
             },
         }
     }
@@ -113,6 +114,12 @@ impl ScenarioBuilder {
     /// Skips the fairness checks, for scenarios that are unfair on purpose.
     pub fn skip_fairness(mut self) -> Self {
         self.scenario.thresholds.skip_fairness = true;
+        self
+    }
+
+    /// Adds a benchmark payload.
+    pub fn payload(mut self, payload: crate::Payload) -> Self {
+        self.scenario.payloads.push(payload);
         self
     }
 

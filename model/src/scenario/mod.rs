@@ -36,6 +36,9 @@ pub struct Scenario {
     /// Threshold overrides for this scenario.
     #[serde(default)]
     pub thresholds: ThresholdOverrides,
+    /// Benchmark binaries run beside (or instead of) the workers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub payloads: Vec<crate::Payload>,
 }
 
 /// A cgroup with an optional cpuset and its workers.

@@ -307,8 +307,55 @@ impl Checker<'_> {
             self.cgroup(&format!("cgroups[{i}]"), cgroup, &live)?;
             live.push(cgroup.name.clone());
         }
+        self.payloads(&live)?;
         self.steps(live)?;
         self.thresholds()
+    }
+
+    /// Payloads: unique names, a binary, a timeout, a known cgroup and step.
+    fn payloads(&self, initial: &[String]) -> Result<(), Problem> {
+        let s = self.scenario;
+        let mut names: Vec<&str> = Vec::new();
+        for (i, p) in s.payloads.iter().enumerate() {
+            let path = format!("payloads[{i}]");
+            if p.name.trim().is_empty() || names.contains(&p.name.as_str()) {
+                return problem(
+                    format!("{path}.name"),
+                    format!("`{}` must be non-empty and unique", p.name),
+                );
+            }
+            names.push(&p.name);
+            if p.binary.trim().is_empty() {
+                return problem(format!("{path}.binary"), "must name a binary");
+            }
+            if p.adapter.trim().is_empty() {
+                return problem(
+                    format!("{path}.adapter"),
+                    "must name an output adapter (e.g. `json`, `exit_code`)",
+                );
+            }
+            if p.timeout_ms == 0 {
+                return problem(format!("{path}.timeout_ms"), "must be above 0");
+            }
+            if let crate::PayloadStart::AtStep(n) = p.start {
+                if n >= s.steps.len() {
+                    return problem(
+                        format!("{path}.start"),
+                        format!("step {n} does not exist ({} steps)", s.steps.len()),
+                    );
+                }
+            }
+            if let Some(c) = &p.cgroup {
+                // Only cgroups present from the start are known for payloads starting there.
+                if p.start == crate::PayloadStart::AtStart && !initial.contains(c) {
+                    return problem(
+                        format!("{path}.cgroup"),
+                        format!("no cgroup `{c}` exists at the start"),
+                    );
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Checks a cgroup about to be created while the cgroups `live` exist.
