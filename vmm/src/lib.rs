@@ -22,6 +22,7 @@ mod console;
 mod error;
 mod exit;
 pub mod initramfs;
+pub mod kvm;
 mod qemu;
 mod ring_map;
 mod stop;
