@@ -165,13 +165,13 @@ pub(crate) fn run(a: BootArgs) -> CmdResult {
     })
 }
 
-/// Picks the backend; the own KVM VMM is not wired in yet.
+/// Picks the backend. `auto` is QEMU until the own VMM boots kernels.
 pub(crate) fn select_backend(choice: BackendChoice) -> Result<Box<dyn Backend>, Failure> {
     match choice {
-        BackendChoice::Kvm => Err(Failure::usage(anyhow::anyhow!(
-            "backend `kvm` is not available yet: the own KVM VMM is not implemented in this build\nhint: use `--backend qemu` (or `auto`)"
-        ))),
-        BackendChoice::Auto | BackendChoice::Qemu => Ok(Box::new(QemuBackend::detect().or_usage()?)),
+        BackendChoice::Kvm => Ok(Box::new(ktstr_vmm::kvm::KvmBackend::open().or_usage()?)),
+        BackendChoice::Auto | BackendChoice::Qemu => {
+            Ok(Box::new(QemuBackend::detect().or_usage()?))
+        }
     }
 }
 

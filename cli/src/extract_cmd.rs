@@ -10,9 +10,10 @@ use clap::Args;
 use ktstr_adapter_exitcode::ExitCodeAdapter;
 use ktstr_adapter_json::JsonAdapter;
 use ktstr_adapters::{
-    AdapterInfo, AdapterInput, AdapterRegistry, ExtractError, Metric, MetricHint, Origin,
-    PayloadSpec,
+    AdapterInfo, AdapterInput, AdapterRegistry, Bounds, ExtractError, Metric, MetricCheck,
+    MetricHint, Origin, PayloadSpec, Polarity,
 };
+use ktstr_model::{HintPolarity, Payload, PayloadCheck};
 use serde::Serialize;
 
 use crate::failure::{Failure, OrUsage, EXIT_FAILED};
@@ -39,8 +40,8 @@ pub(crate) struct ExtractArgs {
     /// Exit code of the payload.
     #[arg(long, allow_negative_numbers = true)]
     exit_code: Option<i32>,
-    /// Payload definition (JSON, or TOML when named `*.toml`): its adapter, hints, checks and
-    /// bounds apply.
+    /// Payload definition as in a scenario (JSON, or TOML when named `*.toml`): its adapter,
+    /// hints, checks and bounds apply.
     #[arg(long, value_name = "FILE")]
     spec: Option<PathBuf>,
     /// Print JSON.
@@ -161,18 +162,55 @@ fn read_output(path: &str) -> Result<String, Failure> {
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
+/// Reads a payload definition as a scenario writes it ([`ktstr_model::Payload`]).
 fn read_spec(path: &Path) -> Result<PayloadSpec, Failure> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("failed to read payload definition `{}`", path.display()))
         .or_usage()?;
-    let parsed = if path.extension().is_some_and(|e| e == "toml") {
+    let parsed: anyhow::Result<Payload> = if path.extension().is_some_and(|e| e == "toml") {
         toml::from_str(&text).map_err(anyhow::Error::from)
     } else {
         serde_json::from_str(&text).map_err(anyhow::Error::from)
     };
-    parsed
+    let payload = parsed
         .with_context(|| format!("failed to parse payload definition `{}`", path.display()))
-        .or_usage()
+        .or_usage()?;
+    Ok(to_spec(payload))
+}
+
+/// The scenario model's payload definition in the adapter crate's terms.
+fn to_spec(p: Payload) -> PayloadSpec {
+    let hints = p.hints.into_iter().map(|h| MetricHint {
+        name: h.name,
+        polarity: match h.polarity {
+            None => Polarity::Unknown,
+            Some(HintPolarity::HigherBetter) => Polarity::HigherBetter,
+            Some(HintPolarity::LowerBetter) => Polarity::LowerBetter,
+            Some(HintPolarity::Target(t)) => Polarity::Target(t),
+        },
+        unit: h.unit,
+    });
+    let checks = p.checks.into_iter().map(|c| match c {
+        PayloadCheck::Min { metric, value } => MetricCheck::Min { metric, value },
+        PayloadCheck::Max { metric, value } => MetricCheck::Max { metric, value },
+        PayloadCheck::Range { metric, min, max } => MetricCheck::Range { metric, min, max },
+        PayloadCheck::Exists { metric } => MetricCheck::Exists { metric },
+        PayloadCheck::ExitCodeEquals { code } => MetricCheck::ExitCodeEquals { code },
+    });
+    PayloadSpec {
+        binary: p.binary,
+        args: p.args,
+        cgroup: p.cgroup,
+        timeout_ms: p.timeout_ms,
+        adapter: p.adapter,
+        hints: hints.collect(),
+        checks: checks.collect(),
+        bounds: p.bounds.map(|b| Bounds {
+            min_count: b.min_count,
+            floor: b.floor,
+            ceiling: b.ceiling,
+        }),
+    }
 }
 
 fn print_human(r: &Report<'_>) {

@@ -115,7 +115,7 @@ fn prune(dir: &std::path::Path, keep: &std::path::Path) {
         .flatten()
         .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
         .collect();
-    files.sort_by(|a, b| b.0.cmp(&a.0));
+    files.sort_by_key(|f| std::cmp::Reverse(f.0));
     let named = |p: &PathBuf, prefix: &str, suffix: &str| {
         p.file_name()
             .and_then(|n| n.to_str())

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::Mutex;
+use std::sync::OnceLock;
 
 fn ktstr() -> Command {
     Command::new(env!("CARGO_BIN_EXE_ktstr"))
@@ -57,21 +57,30 @@ fn json(out: &Output) -> serde_json::Value {
     })
 }
 
-/// Builds a plugin crate of this workspace into the test's target directory.
+/// The plugin crates, built together (as the adapter crate's tests build them).
+const PLUGINS: [&str; 4] = [
+    "ktstr-adapter-json-plugin",
+    "ktstr-adapter-exitcode-plugin",
+    "ktstr-adapter-example-kv",
+    "ktstr-adapter-test-incompatible",
+];
+
+/// A plugin crate of this workspace, built into the test's target directory.
 fn plugin(package: &str) -> PathBuf {
-    static BUILD: Mutex<()> = Mutex::new(());
-    let _serial = BUILD.lock().unwrap_or_else(|e| e.into_inner());
+    static BUILT: OnceLock<()> = OnceLock::new();
     let profile_dir = Path::new(env!("CARGO_BIN_EXE_ktstr")).parent().unwrap();
-    let mut cmd = Command::new(env!("CARGO"));
-    cmd.args(["build", "--quiet", "-p", package])
-        .env("CARGO_TARGET_DIR", profile_dir.parent().unwrap());
-    if profile_dir.ends_with("release") {
-        cmd.arg("--release");
-    }
-    assert!(
-        cmd.status().unwrap().success(),
-        "cargo build -p {package} failed"
-    );
+    BUILT.get_or_init(|| {
+        let mut cmd = Command::new(env!("CARGO"));
+        cmd.args(["build", "--quiet"])
+            .env("CARGO_TARGET_DIR", profile_dir.parent().unwrap());
+        for p in PLUGINS {
+            cmd.args(["-p", p]);
+        }
+        if profile_dir.ends_with("release") {
+            cmd.arg("--release");
+        }
+        assert!(cmd.status().unwrap().success(), "{cmd:?} failed");
+    });
     profile_dir.join(format!("lib{}.so", package.replace('-', "_")))
 }
 
@@ -199,9 +208,10 @@ fn spec_checks_and_bounds_decide_the_exit_code() {
     std::fs::write(
         &failing,
         r#"
+name = "cyclictest"
 binary = "cyclictest"
 args = ["-t2", "--json=/dev/stdout"]
-adapter = "Json"
+adapter = "json"
 hints = [{ name = "thread.0.max", polarity = "lower_better", unit = "us" }]
 checks = [
   { check = "max", metric = "thread.0.max", value = 50 },
@@ -239,7 +249,7 @@ bounds = { min_count = 5, ceiling = 1000 }
     );
 
     let passing = dir.path().join("cyclictest.json");
-    let spec = r#"{"binary": "cyclictest", "adapter": "Json",
+    let spec = r#"{"name": "ct", "binary": "cyclictest", "adapter": "json",
                    "checks": [{"check": "range", "metric": "thread.1.avg", "min": 1, "max": 500}]}"#;
     std::fs::write(&passing, spec).unwrap();
     let out = extract(

@@ -220,7 +220,7 @@ impl Run<'_> {
             match payload::start(i as u32, p, procs) {
                 Ok(running) => self.payloads.push(running),
                 Err(result) => {
-                    wire.send(&Message::Payload(result));
+                    wire.send(&Message::Payload(*result));
                 }
             }
         }

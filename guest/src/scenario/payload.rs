@@ -31,14 +31,16 @@ pub(crate) fn start(
     invocation: u32,
     p: &Payload,
     cgroup_procs: Option<String>,
-) -> Result<RunningPayload, PayloadResult> {
+) -> Result<RunningPayload, Box<PayloadResult>> {
     let out = format!("/tmp/ktstr-payload-{invocation}.out");
     let err = format!("/tmp/ktstr-payload-{invocation}.err");
-    let failed = |e: String| PayloadResult {
-        invocation,
-        name: p.name.clone(),
-        error: Some(e),
-        ..PayloadResult::default()
+    let failed = |e: String| {
+        Box::new(PayloadResult {
+            invocation,
+            name: p.name.clone(),
+            error: Some(e),
+            ..PayloadResult::default()
+        })
     };
     let (fo, fe) = match (File::create(&out), File::create(&err)) {
         (Ok(a), Ok(b)) => (a, b),
