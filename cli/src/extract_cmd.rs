@@ -134,7 +134,7 @@ pub(crate) fn run(a: ExtractArgs) -> CmdResult {
 
 /// Built-ins, then `$KTSTR_ADAPTER_PATH` (failures are warnings), then `--plugin` files
 /// (failures are usage errors); a later adapter of the same name replaces an earlier one.
-fn registry(plugins: &[PathBuf]) -> Result<AdapterRegistry, Failure> {
+pub(crate) fn registry(plugins: &[PathBuf]) -> Result<AdapterRegistry, Failure> {
     let mut registry = AdapterRegistry::new()
         .with_builtin(JsonAdapter)
         .with_builtin(ExitCodeAdapter);
@@ -179,7 +179,7 @@ fn read_spec(path: &Path) -> Result<PayloadSpec, Failure> {
 }
 
 /// The scenario model's payload definition in the adapter crate's terms.
-fn to_spec(p: Payload) -> PayloadSpec {
+pub(crate) fn to_spec(p: Payload) -> PayloadSpec {
     let hints = p.hints.into_iter().map(|h| MetricHint {
         name: h.name,
         polarity: match h.polarity {

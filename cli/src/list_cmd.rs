@@ -14,6 +14,9 @@ pub(crate) struct ListArgs {
     /// Also list the seeded-fault scenarios (they must fail).
     #[arg(long)]
     faults: bool,
+    /// Also list the scenarios that run benchmark payloads (fio, cyclictest, ...).
+    #[arg(long)]
+    payloads: bool,
     /// Print JSON (the full scenario definitions).
     #[arg(long)]
     json: bool,
@@ -59,7 +62,11 @@ pub(crate) fn run(a: ListArgs) -> CmdResult {
             .flat_map(|c| &c.workers)
             .map(|w| w.count)
             .sum();
-        let mark = if e.seeded_fault { " [fault]" } else { "" };
+        let mark = match (e.seeded_fault, s.payloads.is_empty()) {
+            (true, _) => " [fault]",
+            (false, false) => " [payload]",
+            _ => "",
+        };
         println!(
             "{:<18} {:>5.1} s  {:>2} cgroups  {:>3} workers  {:>2} steps  {}{mark}",
             s.name,

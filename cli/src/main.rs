@@ -7,6 +7,7 @@ mod failure;
 mod guest_image;
 mod kernel_cmd;
 mod list_cmd;
+mod payload_judge;
 mod payloads;
 mod repeat;
 mod run_cmd;
@@ -46,6 +47,12 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // A closed pipe (`ktstr ... | head`) ends the output quietly, as for any
+    // Unix tool, instead of a panic in `println!`.
+    // SAFETY: restores the default disposition of one signal before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     // Ctrl-C: stop VMs in order (they clean up their files) instead of dying mid-run.
     let _ = ctrlc::set_handler(ktstr_vmm::request_stop);
     let cli = Cli::parse();

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::anyhow;
 use clap::Args;
+use ktstr_adapters::AdapterRegistry;
 use ktstr_eval::{evaluate, Accel, RunInput, Verdict, VmEnd};
 use ktstr_model::{catalog, GuestPlan, GuestTask, Scenario, SchedulerLaunch, Topology};
 use ktstr_vmm::{VmExit, VmOutcome};
@@ -14,9 +15,10 @@ use serde::Serialize;
 
 use crate::boot::{select_backend, BackendChoice};
 use crate::failure::{Failure, OrUsage, EXIT_FAILED};
+use crate::payload_judge::{self, PayloadReport};
 use crate::scheduler_arg::{self, SchedulerArg, EEVDF};
 use crate::vm_run::{self, VmRequest};
-use crate::{kernel_cmd, payloads, repeat, CmdResult};
+use crate::{extract_cmd, kernel_cmd, payloads, repeat, CmdResult};
 
 /// Where the scheduler binary goes in the guest.
 const GUEST_BIN_DIR: &str = "/ktstr/bin";
@@ -45,6 +47,9 @@ pub(crate) struct RunArgs {
     /// Seconds the scheduler may take to attach.
     #[arg(long, default_value_t = 30)]
     attach_timeout: u64,
+    /// Output adapter plugin for payloads (repeatable; `$KTSTR_ADAPTER_PATH` is searched too).
+    #[arg(long = "plugin", value_name = "PATH")]
+    plugins: Vec<std::path::PathBuf>,
     /// Run every scenario this many times and report the run-to-run spread.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
     repeat: u32,
@@ -65,6 +70,16 @@ struct RunRecord {
     boot_ms: Option<f64>,
     topology_mismatches: Vec<String>,
     verdict: Verdict,
+    payloads: Vec<PayloadReport>,
+}
+
+impl RunRecord {
+    /// Every check, the topology and every payload passed.
+    fn passed(&self) -> bool {
+        self.verdict.passed()
+            && self.topology_mismatches.is_empty()
+            && self.payloads.iter().all(|p| p.passed)
+    }
 }
 
 pub(crate) fn run(a: RunArgs) -> CmdResult {
@@ -81,6 +96,7 @@ pub(crate) fn run(a: RunArgs) -> CmdResult {
         .map(|s| scheduler_arg::resolve(s, &kernel.resolved))
         .collect::<Result<_, _>>()?;
     let backend = select_backend(a.backend)?;
+    let registry = extract_cmd::registry(&a.plugins)?;
 
     let mut records = Vec::new();
     for sched in &schedulers {
@@ -97,7 +113,15 @@ pub(crate) fn run(a: RunArgs) -> CmdResult {
                     topo
                 );
             }
-            let rec = run_one(scenario, sched, topo, &a, &kernel.image, backend.as_ref())?;
+            let rec = run_one(
+                scenario,
+                sched,
+                topo,
+                &a,
+                &kernel.image,
+                backend.as_ref(),
+                &registry,
+            )?;
             if ktstr_vmm::stop_requested() {
                 return Err(Failure::interrupted());
             }
@@ -106,15 +130,13 @@ pub(crate) fn run(a: RunArgs) -> CmdResult {
                 for m in &rec.topology_mismatches {
                     println!("  topology mismatch: {m}");
                 }
+                print!("{}", payload_judge::render(&rec.payloads));
                 println!();
             }
             records.push(rec);
         }
     }
-    let failed = records
-        .iter()
-        .filter(|r| !r.verdict.passed() || !r.topology_mismatches.is_empty())
-        .count();
+    let failed = records.iter().filter(|r| !r.passed()).count();
     let durations: BTreeMap<&str, u64> = scenarios
         .iter()
         .map(|s| (s.name.as_str(), s.duration_ms))
@@ -156,6 +178,7 @@ fn run_one(
     a: &RunArgs,
     image: &Path,
     backend: &dyn ktstr_vmm::Backend,
+    registry: &AdapterRegistry,
 ) -> Result<RunRecord, Failure> {
     let mut scenario = scenario.clone();
     let mut binaries = payloads::resolve(&mut scenario)?;
@@ -209,6 +232,7 @@ fn run_one(
             .then(|| format!("{:?}", res.outcome.wire)),
     };
     let verdict = evaluate(&input);
+    let payloads = payload_judge::judge(scenario, &res.outcome.messages, registry);
     Ok(RunRecord {
         scenario: scenario.name.clone(),
         scheduler: sched.label(),
@@ -224,6 +248,7 @@ fn run_one(
             Vec::new()
         },
         verdict,
+        payloads,
     })
 }
 
@@ -261,13 +286,10 @@ fn resolve_scenarios(names: &[String]) -> Result<Vec<Scenario>, Failure> {
 }
 
 fn print_summary(records: &[RunRecord]) {
-    let passed = records
-        .iter()
-        .filter(|r| r.verdict.passed() && r.topology_mismatches.is_empty())
-        .count();
+    let passed = records.iter().filter(|r| r.passed()).count();
     println!("summary: {passed} of {} runs passed", records.len());
     for r in records {
-        let ok = r.verdict.passed() && r.topology_mismatches.is_empty();
+        let ok = r.passed();
         println!(
             "  {}  {:<20} {:<16} {}  {:.1} s",
             if ok { "PASS" } else { "FAIL" },

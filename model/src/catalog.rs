@@ -13,7 +13,8 @@
 //! ```
 
 use crate::{
-    AffinityMode, CgroupSpec, CpusetSpec, Fault, Hold, Op, Policy, Scenario, WorkType, WorkerGroup,
+    AffinityMode, CgroupSpec, CpusetSpec, Fault, HintPolarity, Hold, Op, Payload, PayloadCheck,
+    PayloadHint, PayloadStart, Policy, Scenario, WorkType, WorkerGroup,
 };
 
 /// The scenarios a full run executes, in a stable order.
@@ -44,11 +45,18 @@ pub fn fault_scenarios() -> Vec<Scenario> {
     vec![fault_escape(), fault_freeze(), fault_starve()]
 }
 
-/// The scenario called `name`, from [`catalog`] or [`fault_scenarios`].
+/// Scenarios that run real benchmark binaries from Debian (fio, cyclictest,
+/// hackbench, stress-ng) in the guest; they need those installed on the host.
+pub fn payload_scenarios() -> Vec<Scenario> {
+    vec![fio(), cyclictest(), hackbench(), stress_ng()]
+}
+
+/// The scenario called `name`, from [`catalog`], [`fault_scenarios`] or [`payload_scenarios`].
 pub fn find(name: &str) -> Option<Scenario> {
     catalog()
         .into_iter()
         .chain(fault_scenarios())
+        .chain(payload_scenarios())
         .find(|s| s.name == name)
 }
 
@@ -341,6 +349,124 @@ fn fault_starve() -> Scenario {
         .description("One worker never makes progress; the starvation check must fail.")
         .cgroup("a", |c| c.workers(2, WorkType::Spin).workers_with(freeze))
         .skip_fairness()
+        .build()
+}
+
+fn payload(name: &str, binary: &str, args: &[&str], adapter: &str) -> Payload {
+    Payload {
+        name: name.into(),
+        binary: binary.into(),
+        args: args.iter().map(|a| a.to_string()).collect(),
+        cgroup: None,
+        timeout_ms: 30_000,
+        start: PayloadStart::AtStart,
+        output_file: None,
+        adapter: adapter.into(),
+        hints: Vec::new(),
+        checks: vec![PayloadCheck::ExitCodeEquals { code: 0 }],
+        bounds: None,
+    }
+}
+
+fn exists(metric: &str) -> PayloadCheck {
+    PayloadCheck::Exists {
+        metric: metric.into(),
+    }
+}
+
+fn fio() -> Scenario {
+    let mut p = payload(
+        "fio",
+        "fio",
+        &[
+            "--name=randrw",
+            "--directory=/tmp",
+            "--rw=randrw",
+            "--bs=4k",
+            "--size=8m",
+            "--ioengine=psync",
+            "--runtime=2",
+            "--time_based",
+            "--output-format=json",
+        ],
+        "json",
+    );
+    p.cgroup = Some("io".into());
+    p.checks
+        .extend([exists("jobs.0.read.iops"), exists("jobs.0.write.iops")]);
+    Scenario::builder("fio")
+        .description("fio random read/write on tmpfs (JSON metrics) beside two spinners.")
+        .duration_ms(3000)
+        .cgroup("io", |c| c.cpuset(split(0, 2)))
+        .cgroup("bg", |c| c.cpuset(split(1, 2)).workers(2, WorkType::Spin))
+        .payload(p)
+        .build()
+}
+
+fn cyclictest() -> Scenario {
+    let mut p = payload(
+        "cyclictest",
+        "cyclictest",
+        &[
+            "-q",
+            "-D",
+            "2",
+            "-i",
+            "1000",
+            "-t",
+            "2",
+            "--json=/proc/self/fd/1",
+        ],
+        "json",
+    );
+    p.checks
+        .extend([exists("thread.0.max"), exists("thread.1.avg")]);
+    Scenario::builder("cyclictest")
+        .description("cyclictest wake-up latency (JSON metrics) beside a spinner per CPU.")
+        .duration_ms(3000)
+        .cgroup("load", |c| c.workers(2, WorkType::Spin))
+        .payload(p)
+        .build()
+}
+
+fn hackbench() -> Scenario {
+    let mut p = payload(
+        "hackbench",
+        "hackbench",
+        &["-g", "2", "-l", "200"],
+        "exit_code",
+    );
+    p.hints = vec![PayloadHint {
+        name: "time".into(),
+        polarity: Some(HintPolarity::LowerBetter),
+        unit: Some("s".into()),
+    }];
+    Scenario::builder("hackbench")
+        .description("hackbench message passing between process groups, alone.")
+        .duration_ms(2000)
+        .payload(p)
+        .build()
+}
+
+fn stress_ng() -> Scenario {
+    let p = payload(
+        "stress-ng",
+        "stress-ng",
+        &[
+            "--cpu",
+            "2",
+            "--switch",
+            "1",
+            "--timeout",
+            "2s",
+            "--metrics-brief",
+        ],
+        "exit_code",
+    );
+    Scenario::builder("stress-ng")
+        .description("stress-ng CPU and context-switch stressors, alone.")
+        .duration_ms(3000)
+        .payload(p)
         .build()
 }
 

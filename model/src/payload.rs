@@ -28,6 +28,11 @@ pub struct Payload {
     /// When it starts.
     #[serde(default)]
     pub start: PayloadStart,
+    /// A file in the guest the payload writes its results to (e.g. cyclictest's
+    /// `--json=FILE`); it is read as the payload's output, and what it printed
+    /// goes with its standard error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_file: Option<String>,
     /// Name of the output adapter (`json`, `exit_code`, `llm_extract`, or a plugin's).
     pub adapter: String,
     /// What the metrics mean (names for LlmExtract, polarity for comparisons).

@@ -805,3 +805,15 @@ fn workers_in_a_parent_cgroup_are_rejected() {
         "{e}"
     );
 }
+
+#[test]
+fn payload_scenarios_are_valid() {
+    let topo: ktstr_model::Topology = "1,2,2,1".parse().unwrap();
+    for s in ktstr_model::catalog::payload_scenarios() {
+        s.validate(&topo)
+            .unwrap_or_else(|e| panic!("{}: {e}", s.name));
+        assert!(!s.payloads.is_empty());
+        let back = ktstr_model::Scenario::from_toml(&s.to_toml().unwrap()).unwrap();
+        assert_eq!(back, s);
+    }
+}

@@ -4,6 +4,18 @@ use super::{plural, CheckResult, Detail, DetailKind};
 use crate::context::Ctx;
 
 pub(crate) fn check(ctx: &Ctx<'_>) -> CheckResult {
+    let sc = &ctx.input.scenario;
+    let declares_workers = sc.cgroups.iter().any(|c| !c.workers.is_empty())
+        || sc.steps.iter().flat_map(|s| &s.ops).any(|op| {
+            matches!(op, ktstr_model::Op::Spawn { .. })
+                || matches!(op, ktstr_model::Op::AddCgroup { cgroup } if !cgroup.workers.is_empty())
+        });
+    if ctx.workers.is_empty() && !declares_workers {
+        return CheckResult::skip(
+            "workers",
+            "the scenario declares no workers (payloads only)",
+        );
+    }
     if ctx.workers.is_empty() {
         return CheckResult::judge(
             "workers",

@@ -24,6 +24,7 @@ pub(crate) struct RunningPayload {
     deadline: Instant,
     out: String,
     err: String,
+    output_file: Option<String>,
 }
 
 /// Starts payload `invocation`; a start failure is returned as a finished result.
@@ -42,7 +43,16 @@ pub(crate) fn start(
             ..PayloadResult::default()
         })
     };
-    let (fo, fe) = match (File::create(&out), File::create(&err)) {
+    // Append mode: payloads that reopen their own output (cyclictest writes its
+    // JSON report through a second descriptor) must not overwrite each other.
+    let open = |path: &str| {
+        let _ = std::fs::remove_file(path);
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+    };
+    let (fo, fe) = match (open(&out), open(&err)) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(e), _) | (_, Err(e)) => {
             return Err(failed(format!("failed to create output files: {e}")))
@@ -86,6 +96,7 @@ pub(crate) fn start(
         deadline: started + Duration::from_millis(p.timeout_ms),
         out,
         err,
+        output_file: p.output_file.clone(),
     })
 }
 
@@ -125,8 +136,15 @@ impl RunningPayload {
         signal: Option<i32>,
         timed_out: bool,
     ) -> PayloadResult {
-        let (stdout, a) = read_bounded(&self.out, STDOUT_KEEP);
-        let (stderr, b) = read_bounded(&self.err, STDERR_KEEP);
+        let (mut stdout, mut a) = read_bounded(&self.out, STDOUT_KEEP);
+        let (mut stderr, b) = read_bounded(&self.err, STDERR_KEEP);
+        if let Some(file) = &self.output_file {
+            // The results file is the output; what was printed becomes context.
+            let (text, cut) = read_bounded(file, STDOUT_KEEP);
+            stderr = format!("{stdout}{stderr}");
+            (stdout, a) = (text, cut);
+            let _ = std::fs::remove_file(file);
+        }
         let _ = std::fs::remove_file(&self.out);
         let _ = std::fs::remove_file(&self.err);
         PayloadResult {
