@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The main job: setup (idempotent), then boot the default kernel on a few
-# topologies and check that the guest sees each one.
+# The main job: setup (idempotent), then boot the default kernel on a NUMA
+# topology to show what the guest sees, and run the default scenarios under
+# EEVDF and under scx_simple, printing each verdict and a summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-for topo in 1,2,2,1 2,4,2,1; do
-  ./target/debug/ktstr boot --topology "$topo"
-  echo
-done
+ktstr=./target/debug/ktstr
+$ktstr boot --topology 2,4,2,1
+echo
+exec $ktstr run --scheduler eevdf --scheduler scx_simple --topology 1,2,2,1
