@@ -10,22 +10,7 @@ use crate::{RunInput, Thresholds};
 
 /// The snake_case tag of a work type, as worker reports name it.
 pub(crate) fn work_name(work: &WorkType) -> &'static str {
-    match work {
-        WorkType::Spin => "spin",
-        WorkType::Yield => "yield",
-        WorkType::Mixed { .. } => "mixed",
-        WorkType::Bursty { .. } => "bursty",
-        WorkType::SyncIo { .. } => "sync_io",
-        WorkType::PipePingPong => "pipe_ping_pong",
-        WorkType::FutexPingPong => "futex_ping_pong",
-        WorkType::FutexFanOut { .. } => "futex_fan_out",
-        WorkType::CachePressure { .. } => "cache_pressure",
-        WorkType::ForkExit => "fork_exit",
-        WorkType::NiceSweep => "nice_sweep",
-        WorkType::AffinityChurn => "affinity_churn",
-        WorkType::PolicyChurn => "policy_churn",
-        WorkType::PageFaultChurn => "page_fault_churn",
-    }
+    work.name()
 }
 
 /// The work type tag at the start of a report's `work`, without parameters.

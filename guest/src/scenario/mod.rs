@@ -397,7 +397,7 @@ impl Run<'_> {
                     cgroup: w.declared.clone(),
                     index: w.slot as u32,
                     pid: w.pid,
-                    work: placement::work_name(&w.group.work).to_string(),
+                    work: w.group.work.name().to_string(),
                     work_units: s.work_units.load(Ordering::Relaxed),
                     cpu_ns: s.cpu_ns.load(Ordering::Relaxed).max(w.run_ns),
                     wall_ns: end.saturating_sub(start),

@@ -108,7 +108,7 @@ fn describe(op: &Op) -> String {
         Op::Spawn { cgroup, workers } => format!(
             "spawn {} {} in `{cgroup}`",
             workers.count,
-            placement::work_name(&workers.work)
+            workers.work.name()
         ),
         Op::Stop { cgroup } => format!("stop workers of `{cgroup}`"),
         Op::MoveAll { from, to } => format!("move all tasks from `{from}` to `{to}`"),

@@ -127,23 +127,3 @@ pub(crate) fn apply_affinity(
     set_affinity(pid, &cpus)
         .map_err(|e| format!("failed to set affinity of pid {pid} ({mode:?}): {e}"))
 }
-
-/// The work type's name, as in scenario files.
-pub(crate) fn work_name(work: &WorkType) -> &'static str {
-    match work {
-        WorkType::Spin => "spin",
-        WorkType::Yield => "yield",
-        WorkType::Mixed { .. } => "mixed",
-        WorkType::Bursty { .. } => "bursty",
-        WorkType::SyncIo { .. } => "sync_io",
-        WorkType::PipePingPong => "pipe_ping_pong",
-        WorkType::FutexPingPong => "futex_ping_pong",
-        WorkType::FutexFanOut { .. } => "futex_fan_out",
-        WorkType::CachePressure { .. } => "cache_pressure",
-        WorkType::ForkExit => "fork_exit",
-        WorkType::NiceSweep => "nice_sweep",
-        WorkType::AffinityChurn => "affinity_churn",
-        WorkType::PolicyChurn => "policy_churn",
-        WorkType::PageFaultChurn => "page_fault_churn",
-    }
-}

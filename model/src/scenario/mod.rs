@@ -159,6 +159,32 @@ pub enum WorkType {
     PageFaultChurn,
 }
 
+impl WorkType {
+    /// The type's snake_case tag, as scenario files and worker reports name it.
+    ///
+    /// ```
+    /// assert_eq!(ktstr_model::WorkType::PipePingPong.name(), "pipe_ping_pong");
+    /// ```
+    pub fn name(&self) -> &'static str {
+        match self {
+            WorkType::Spin => "spin",
+            WorkType::Yield => "yield",
+            WorkType::Mixed { .. } => "mixed",
+            WorkType::Bursty { .. } => "bursty",
+            WorkType::SyncIo { .. } => "sync_io",
+            WorkType::PipePingPong => "pipe_ping_pong",
+            WorkType::FutexPingPong => "futex_ping_pong",
+            WorkType::FutexFanOut { .. } => "futex_fan_out",
+            WorkType::CachePressure { .. } => "cache_pressure",
+            WorkType::ForkExit => "fork_exit",
+            WorkType::NiceSweep => "nice_sweep",
+            WorkType::AffinityChurn => "affinity_churn",
+            WorkType::PolicyChurn => "policy_churn",
+            WorkType::PageFaultChurn => "page_fault_churn",
+        }
+    }
+}
+
 /// Scheduling policy of a worker.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
