@@ -32,8 +32,9 @@
 //! ```
 //!
 //! Hosts load plugins with [`AdapterRegistry::load_plugin`], [`AdapterRegistry::load_dir`] and
-//! [`AdapterRegistry::load_from_env`] (`$KTSTR_ADAPTER_PATH`). Payload definitions and the
-//! checks over extracted metrics live in [`spec`].
+//! [`AdapterRegistry::load_from_env`] (`$KTSTR_ADAPTER_PATH`). Payload definitions are
+//! `ktstr-model`'s, re-exported here ([`Payload`], [`PayloadCheck`], [`PayloadBounds`],
+//! [`PayloadHint`]); judging extracted metrics against them lives in [`spec`].
 #![deny(missing_docs)]
 
 mod adapter;
@@ -45,9 +46,13 @@ pub mod spec;
 mod types;
 
 pub use adapter::Adapter;
+pub use ktstr_model::{
+    HintPolarity, Payload, PayloadBounds, PayloadCheck, PayloadHint, PayloadStart,
+    DEFAULT_PAYLOAD_TIMEOUT_MS,
+};
 pub use loader::{LoadError, PluginAdapter};
 pub use registry::{AdapterRegistry, ExtractError, Origin, ADAPTER_PATH_ENV};
-pub use spec::{evaluate_checks, Bounds, MetricCheck, PayloadSpec};
+pub use spec::{bounds_violations, check_violations, evaluate, evaluate_checks};
 pub use types::{
     AdapterInfo, AdapterInput, AdapterOutput, HintParseError, Metric, MetricHint, Polarity, Stream,
 };

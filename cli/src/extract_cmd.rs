@@ -10,10 +10,9 @@ use clap::Args;
 use ktstr_adapter_exitcode::ExitCodeAdapter;
 use ktstr_adapter_json::JsonAdapter;
 use ktstr_adapters::{
-    AdapterInfo, AdapterInput, AdapterRegistry, Bounds, ExtractError, Metric, MetricCheck,
-    MetricHint, Origin, PayloadSpec, Polarity,
+    evaluate, AdapterInfo, AdapterInput, AdapterRegistry, ExtractError, Metric, MetricHint, Origin,
 };
-use ktstr_model::{HintPolarity, Payload, PayloadCheck};
+use ktstr_model::Payload;
 use serde::Serialize;
 
 use crate::failure::{Failure, OrUsage, EXIT_FAILED};
@@ -77,7 +76,10 @@ pub(crate) fn run(a: ExtractArgs) -> CmdResult {
     };
     let registry = registry(&a.plugins)?;
     let mut hints = a.hints.clone();
-    hints.extend(spec.iter().flat_map(|s| s.hints.iter().cloned()));
+    hints.extend(
+        spec.iter()
+            .flat_map(|s| s.hints.iter().map(MetricHint::from)),
+    );
     let input = AdapterInput {
         stdout: read_output(&a.input)?,
         stderr: a
@@ -98,7 +100,7 @@ pub(crate) fn run(a: ExtractArgs) -> CmdResult {
         violations.push("no metrics were extracted".to_string());
     }
     if let Some(spec) = &spec {
-        violations.extend(spec.evaluate(&output, a.exit_code));
+        violations.extend(evaluate(spec, &output, a.exit_code));
     }
     let (info, origin) = registry.find(&adapter).expect("the adapter just ran");
     let report = Report {
@@ -163,7 +165,7 @@ fn read_output(path: &str) -> Result<String, Failure> {
 }
 
 /// Reads a payload definition as a scenario writes it ([`ktstr_model::Payload`]).
-fn read_spec(path: &Path) -> Result<PayloadSpec, Failure> {
+fn read_spec(path: &Path) -> Result<Payload, Failure> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("failed to read payload definition `{}`", path.display()))
         .or_usage()?;
@@ -172,45 +174,9 @@ fn read_spec(path: &Path) -> Result<PayloadSpec, Failure> {
     } else {
         serde_json::from_str(&text).map_err(anyhow::Error::from)
     };
-    let payload = parsed
+    parsed
         .with_context(|| format!("failed to parse payload definition `{}`", path.display()))
-        .or_usage()?;
-    Ok(to_spec(payload))
-}
-
-/// The scenario model's payload definition in the adapter crate's terms.
-pub(crate) fn to_spec(p: Payload) -> PayloadSpec {
-    let hints = p.hints.into_iter().map(|h| MetricHint {
-        name: h.name,
-        polarity: match h.polarity {
-            None => Polarity::Unknown,
-            Some(HintPolarity::HigherBetter) => Polarity::HigherBetter,
-            Some(HintPolarity::LowerBetter) => Polarity::LowerBetter,
-            Some(HintPolarity::Target(t)) => Polarity::Target(t),
-        },
-        unit: h.unit,
-    });
-    let checks = p.checks.into_iter().map(|c| match c {
-        PayloadCheck::Min { metric, value } => MetricCheck::Min { metric, value },
-        PayloadCheck::Max { metric, value } => MetricCheck::Max { metric, value },
-        PayloadCheck::Range { metric, min, max } => MetricCheck::Range { metric, min, max },
-        PayloadCheck::Exists { metric } => MetricCheck::Exists { metric },
-        PayloadCheck::ExitCodeEquals { code } => MetricCheck::ExitCodeEquals { code },
-    });
-    PayloadSpec {
-        binary: p.binary,
-        args: p.args,
-        cgroup: p.cgroup,
-        timeout_ms: p.timeout_ms,
-        adapter: p.adapter,
-        hints: hints.collect(),
-        checks: checks.collect(),
-        bounds: p.bounds.map(|b| Bounds {
-            min_count: b.min_count,
-            floor: b.floor,
-            ceiling: b.ceiling,
-        }),
-    }
+        .or_usage()
 }
 
 fn print_human(r: &Report<'_>) {

@@ -1,12 +1,10 @@
 //! Turning payload output from the guest into metrics (through the output
 //! adapters) and judging them against the payload's checks and bounds.
 
-use ktstr_adapters::{AdapterInput, AdapterRegistry, Metric};
+use ktstr_adapters::{evaluate, AdapterInput, AdapterRegistry, Metric, MetricHint};
 use ktstr_model::Scenario;
 use ktstr_wire::{Message, PayloadResult};
 use serde::Serialize;
-
-use crate::extract_cmd::to_spec;
 
 /// One payload's outcome.
 #[derive(Debug, Serialize)]
@@ -46,7 +44,6 @@ pub(crate) fn judge(
         .iter()
         .enumerate()
         .map(|(i, p)| {
-            let spec = to_spec(p.clone());
             let mut report = PayloadReport {
                 name: p.name.clone(),
                 invocation: i as u32,
@@ -89,11 +86,11 @@ pub(crate) fn judge(
                 stdout: r.stdout.clone(),
                 stderr: r.stderr.clone(),
                 exit_code: r.exit_code,
-                hints: spec.hints.clone(),
+                hints: p.hints.iter().map(MetricHint::from).collect(),
             };
             match registry.extract(&p.adapter, &input) {
                 Ok(out) => {
-                    report.violations.extend(spec.evaluate(&out, r.exit_code));
+                    report.violations.extend(evaluate(p, &out, r.exit_code));
                     report.details.extend(out.details);
                     report.metrics = out.metrics;
                 }
