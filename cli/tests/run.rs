@@ -205,7 +205,11 @@ fn payload_report(scheduler: &str, scenario: &str) -> Option<serde_json::Value> 
         return None;
     }
     let (code, rec) = run_one(scheduler, scenario);
-    assert_eq!(code, 0, "{scenario} under {scheduler}: {:#}", rec["payloads"]);
+    assert_eq!(
+        code, 0,
+        "{scenario} under {scheduler}: {:#}",
+        rec["payloads"]
+    );
     let p = rec["payloads"][0].clone();
     assert_eq!(p["passed"], true, "{p:#}");
     Some(p)
@@ -213,16 +217,39 @@ fn payload_report(scheduler: &str, scenario: &str) -> Option<serde_json::Value> 
 
 #[test]
 fn fio_runs_in_the_guest_and_its_json_becomes_metrics() {
-    let Some(p) = payload_report("scx_simple", "fio") else { return };
-    let names: Vec<&str> = p["metrics"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap()).collect();
+    let Some(p) = payload_report("scx_simple", "fio") else {
+        return;
+    };
+    let names: Vec<&str> = p["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
     assert!(names.contains(&"jobs.0.read.iops"), "{names:?}");
-    let iops = p["metrics"].as_array().unwrap().iter().find(|m| m["name"] == "jobs.0.write.iops").unwrap()["value"].as_f64().unwrap();
+    let iops = p["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "jobs.0.write.iops")
+        .unwrap()["value"]
+        .as_f64()
+        .unwrap();
     assert!(iops > 0.0, "fio did no writes");
 }
 
 #[test]
 fn cyclictest_latencies_come_back_as_metrics() {
-    let Some(p) = payload_report("eevdf", "cyclictest") else { return };
-    let max = p["metrics"].as_array().unwrap().iter().find(|m| m["name"] == "thread.0.max").unwrap()["value"].as_f64().unwrap();
+    let Some(p) = payload_report("eevdf", "cyclictest") else {
+        return;
+    };
+    let max = p["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "thread.0.max")
+        .unwrap()["value"]
+        .as_f64()
+        .unwrap();
     assert!(max > 0.0);
 }
