@@ -41,5 +41,6 @@ command -v cargo >/dev/null || { echo "setup: cargo not found; install the Rust 
 # The default kernel and the kernel tree's sched_ext schedulers, built once and
 # cached under $XDG_CACHE_HOME/ktstr (a few minutes the first time; progress shown).
 cd "$(dirname "$0")/.."
-cargo build --quiet --bins
+echo "setup: building ktstr and the LlmExtract plugin (llama.cpp: ~10 min the first time, then cached)"
+cargo build -p ktstr -p ktstr-adapter-llm-extract-plugin
 ./target/debug/ktstr kernel build

@@ -21,7 +21,7 @@ pub(crate) struct PayloadReport {
     /// Failed checks and bounds, a run that never reported, a timeout.
     pub violations: Vec<String>,
     pub passed: bool,
-    /// The last lines the payload printed, as evidence when it failed.
+    /// The last lines the payload printed, as evidence.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub output_tail: Vec<String>,
 }
@@ -97,11 +97,10 @@ pub(crate) fn judge(
                 Err(e) => report.violations.push(e.to_string()),
             }
             report.passed = report.violations.is_empty();
-            if !report.passed {
-                report.output_tail = tail(&r.stdout, "stdout")
-                    .chain(tail(&r.stderr, "stderr"))
-                    .collect();
-            }
+            // The end of the output is the evidence a metric can be checked against.
+            report.output_tail = tail(&r.stdout, "stdout")
+                .chain(tail(&r.stderr, "stderr"))
+                .collect();
             report
         })
         .collect()
@@ -147,8 +146,10 @@ pub(crate) fn render(reports: &[PayloadReport]) -> String {
         for v in &r.violations {
             out.push_str(&format!("    {v}\n"));
         }
-        for l in &r.output_tail {
-            out.push_str(&format!("      {l}\n"));
+        if !r.passed {
+            for l in &r.output_tail {
+                out.push_str(&format!("      {l}\n"));
+            }
         }
     }
     out

@@ -253,3 +253,43 @@ fn cyclictest_latencies_come_back_as_metrics() {
         .unwrap();
     assert!(max > 0.0);
 }
+
+#[test]
+fn llm_extract_reads_hackbench_time_from_its_text_output() {
+    // The LlmExtract plugin is built by scripts/setup.sh beside the binaries.
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_ktstr"));
+    let plugin = bin.with_file_name("libktstr_adapter_llm_extract_plugin.so");
+    if !plugin.is_file() {
+        eprintln!(
+            "skipping: {} is not built (run scripts/setup.sh)",
+            plugin.display()
+        );
+        return;
+    }
+    let Some(p) = payload_report("scx_simple", "hackbench") else {
+        return;
+    };
+    let time = p["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "time")
+        .expect("a `time` metric")["value"]
+        .as_f64()
+        .unwrap();
+    // The right value is the one hackbench printed.
+    let printed: f64 = p["output_tail"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|l| {
+            l.as_str()?
+                .strip_prefix("stdout: Time: ")?
+                .trim()
+                .parse()
+                .ok()
+        })
+        .expect("hackbench printed `Time: ...`");
+    assert_eq!(time, printed, "{p:#}");
+    assert_eq!(p["metrics"][0]["source"], "LlmExtract");
+}
