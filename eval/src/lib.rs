@@ -12,7 +12,10 @@
 //! use ktstr_model::Scenario;
 //! use ktstr_wire::{Done, Message};
 //!
-//! let scenario: Scenario = serde_json::from_str(r#"{"name": "idle", "duration_ms": 1000}"#)?;
+//! let scenario: Scenario = serde_json::from_str(
+//!     r#"{"name": "one", "duration_ms": 1000,
+//!         "cgroups": [{"name": "a", "workers": [{"count": 1, "work": {"type": "spin"}}]}]}"#,
+//! )?;
 //! let input = RunInput {
 //!     scenario,
 //!     scheduler: "eevdf".into(),
@@ -24,7 +27,7 @@
 //!     wire_loss: None,
 //! };
 //! let verdict = evaluate(&input);
-//! // No worker reported, so the run fails and the report says so.
+//! // The scenario declares a worker but none reported: the run fails and says so.
 //! assert!(!verdict.passed());
 //! assert!(verdict.render_text().contains("no worker reports arrived"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
