@@ -122,3 +122,23 @@ pub fn two_spinners() -> RunInput {
         vec![worker("a", 0, "spin", 1000), worker("a", 1, "spin", 1000)],
     )
 }
+
+/// One cgroup `a` of spinners that did `units` each, with CPU time in
+/// proportion to their work, as real spinners' would be.
+pub fn spinners(units: &[u64]) -> RunInput {
+    input(
+        scenario(vec![cgroup(
+            "a",
+            vec![group(units.len() as u32, WorkType::Spin)],
+        )]),
+        units
+            .iter()
+            .enumerate()
+            .map(|(i, u)| {
+                let mut w = worker("a", i as u32, "spin", *u);
+                w.cpu_ns = w.wall_ns * *u / 2000;
+                w
+            })
+            .collect(),
+    )
+}

@@ -163,25 +163,6 @@ mod tests {
     use crate::testkit::*;
     use ktstr_model::WorkType;
 
-    fn spinners(units: &[u64]) -> crate::RunInput {
-        input(
-            scenario(vec![cgroup(
-                "a",
-                vec![group(units.len() as u32, WorkType::Spin)],
-            )]),
-            units
-                .iter()
-                .enumerate()
-                .map(|(i, u)| {
-                    // CPU time in proportion to the work, as a real spinner's.
-                    let mut w = worker("a", i as u32, "spin", *u);
-                    w.cpu_ns = w.wall_ns * *u / 2000;
-                    w
-                })
-                .collect(),
-        )
-    }
-
     #[test]
     fn equal_spinners_pass() {
         let r = run(check, &spinners(&[1000, 1100, 1050]));

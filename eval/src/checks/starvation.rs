@@ -54,22 +54,8 @@ mod tests {
     use super::*;
     use crate::checks::Status;
     use crate::testkit::*;
-    use ktstr_model::{Policy, WorkType};
+    use ktstr_model::Policy;
     use ktstr_wire::Message;
-
-    fn spinners(units: &[u64]) -> crate::RunInput {
-        input(
-            scenario(vec![cgroup(
-                "a",
-                vec![group(units.len() as u32, WorkType::Spin)],
-            )]),
-            units
-                .iter()
-                .enumerate()
-                .map(|(i, u)| worker("a", i as u32, "spin", *u))
-                .collect(),
-        )
-    }
 
     #[test]
     fn progressing_workers_pass() {
