@@ -137,10 +137,7 @@ fn overhead(a: OverheadArgs) -> CmdResult {
         vm_peak_rss_mib: peak_rss_mib(libc::RUSAGE_CHILDREN),
     };
     if a.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).map_err(Failure::failed)?
-        );
+        crate::failure::print_json(&report)?;
     } else {
         println!(
             "overhead on {} ({}), {}: bare boot {:.0} ms + {WORKLOAD_MS} ms vs steady scenario {:.0} ms (medians of {}): ratio {:.3}",

@@ -144,10 +144,7 @@ pub(crate) fn run(a: BootArgs) -> CmdResult {
         wire: outcome.wire.clone(),
     };
     if a.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).map_err(Failure::failed)?
-        );
+        crate::failure::print_json(&report)?;
     } else {
         print_human(&report);
     }

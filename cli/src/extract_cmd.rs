@@ -120,10 +120,7 @@ pub(crate) fn run(a: ExtractArgs) -> CmdResult {
         ok: violations.is_empty(),
     };
     if a.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).map_err(Failure::failed)?
-        );
+        crate::failure::print_json(&report)?;
     } else {
         print_human(&report);
     }

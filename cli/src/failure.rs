@@ -62,3 +62,12 @@ impl<T, E: Into<anyhow::Error>> OrUsage<T> for Result<T, E> {
         self.map_err(Failure::usage)
     }
 }
+
+/// Prints `value` as pretty JSON on standard output (the `--json` of every command).
+pub(crate) fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).map_err(Failure::failed)?
+    );
+    Ok(())
+}

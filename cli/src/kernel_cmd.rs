@@ -102,10 +102,7 @@ pub(crate) fn run(cmd: KernelCommand) -> CmdResult {
         KernelCommand::List { json } => {
             let list = cache.list().or_usage()?;
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&list).map_err(Failure::failed)?
-                );
+                crate::failure::print_json(&list)?;
             } else if list.is_empty() {
                 println!(
                     "no cached kernels in {}; run `ktstr kernel build`",

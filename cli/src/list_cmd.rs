@@ -6,7 +6,6 @@ use clap::Args;
 use ktstr_model::{catalog, Scenario};
 use serde::Serialize;
 
-use crate::failure::Failure;
 use crate::CmdResult;
 
 #[derive(Args)]
@@ -48,10 +47,7 @@ pub(crate) fn run(a: ListArgs) -> CmdResult {
         }))
         .collect();
     if a.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&entries).map_err(Failure::failed)?
-        );
+        crate::failure::print_json(&entries)?;
         return Ok(ExitCode::SUCCESS);
     }
     for e in &entries {

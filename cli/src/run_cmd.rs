@@ -149,15 +149,9 @@ pub(crate) fn run(a: RunArgs) -> CmdResult {
     }));
     if a.json && a.repeat > 1 {
         let out = serde_json::json!({ "runs": records, "repeat": spread });
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&out).map_err(Failure::failed)?
-        );
+        crate::failure::print_json(&out)?;
     } else if a.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&records).map_err(Failure::failed)?
-        );
+        crate::failure::print_json(&records)?;
     } else {
         print_summary(&records);
         if a.repeat > 1 {

@@ -165,18 +165,16 @@ pub(super) fn run(
         messages.push(m);
     };
     let mut buf = Vec::with_capacity(64 << 10);
+    // Both transports, in one place: polled while QEMU runs and once after.
+    let mut poll_wire = |sink: &mut dyn FnMut(Message)| {
+        poll_ring(&map, &mut reader, &mut buf, &mut ring, sink);
+        poll_serial(&serial_path, &mut serial_file, &mut buf, &mut serial, sink);
+    };
     let mut timed_out = None;
     let mut interrupted = false;
 
     let status = loop {
-        poll_ring(&map, &mut reader, &mut buf, &mut ring, &mut sink);
-        poll_serial(
-            &serial_path,
-            &mut serial_file,
-            &mut buf,
-            &mut serial,
-            &mut sink,
-        );
+        poll_wire(&mut sink);
         if let Some(st) = proc.try_wait().map_err(VmError::io("wait for qemu"))? {
             break st;
         }
@@ -191,14 +189,7 @@ pub(super) fn run(
     };
     let wall = start.elapsed();
     // The guest's last frames may land between our last poll and its power-off.
-    poll_ring(&map, &mut reader, &mut buf, &mut ring, &mut sink);
-    poll_serial(
-        &serial_path,
-        &mut serial_file,
-        &mut buf,
-        &mut serial,
-        &mut sink,
-    );
+    poll_wire(&mut sink);
     let _ = console_thread.map(JoinHandle::join);
     let _ = stderr_thread.map(JoinHandle::join);
     child.0 = None;
