@@ -28,13 +28,20 @@ enum Sink {
 }
 
 impl WireOut {
-    /// Opens the wire named on the kernel command line (`ktstr.wire=ivshmem`): the
-    /// ring if the device is there, else COM2 (`/dev/ttyS1`) in raw mode, else
-    /// nothing (the host then sees no result and says so).
+    /// Opens the wire named on the kernel command line: `ktstr.wire=ivshmem`
+    /// (the ring on QEMU's ivshmem device) or `ktstr.wire=mem:ADDR,LEN` (the
+    /// own VMM's ring: guest-physical memory outside the E820 map, reached
+    /// through `/dev/mem`); else, or when that fails, COM2 (`/dev/ttyS1`) in
+    /// raw mode, else nothing (the host then sees no result and says so).
     pub fn open(kind: &str) -> (WireOut, Vec<String>) {
         let mut notes = Vec::new();
-        if kind == "ivshmem" {
-            match open_ring() {
+        let ring = match kind.strip_prefix("mem:") {
+            Some(region) => Some(open_mem_ring(region)),
+            None if kind == "ivshmem" => Some(open_ring()),
+            None => None,
+        };
+        if let Some(ring) = ring {
+            match ring {
                 Ok((writer, map)) => {
                     return (
                         WireOut {
@@ -110,11 +117,38 @@ fn open_ring() -> Result<(RingWriter, Mapping), String> {
         .open(&bar)
         .map_err(|e| format!("open {}: {e}", bar.display()))?;
     let len = file.metadata().map_err(|e| e.to_string())?.len() as usize;
-    let map = Mapping::new(&file, len).map_err(|e| format!("map {}: {e}", bar.display()))?;
+    let map = Mapping::new(&file, 0, len).map_err(|e| format!("map {}: {e}", bar.display()))?;
     // SAFETY: the mapping is valid for `len` bytes and is moved into the same
     // `Sink::Ring` as the writer, so it outlives every use of the writer.
     let writer = unsafe { RingWriter::init(map.ptr, map.len) }.map_err(|e| e.to_string())?;
     Ok((writer, map))
+}
+
+/// Maps the ring region `ADDR,LEN` (hex or decimal) of physical memory.
+fn open_mem_ring(region: &str) -> Result<(RingWriter, Mapping), String> {
+    let (addr, len) =
+        parse_region(region).ok_or_else(|| format!("bad ring region `{region}` (want ADDR,LEN)"))?;
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_SYNC)
+        .open("/dev/mem")
+        .map_err(|e| format!("open /dev/mem: {e}"))?;
+    let map = Mapping::new(&file, addr, len as usize)
+        .map_err(|e| format!("map {len} bytes of /dev/mem at {addr:#x}: {e}"))?;
+    // SAFETY: as in `open_ring`: the mapping lives in the same sink as the writer.
+    let writer = unsafe { RingWriter::init(map.ptr, map.len) }.map_err(|e| e.to_string())?;
+    Ok((writer, map))
+}
+
+fn parse_region(region: &str) -> Option<(u64, u64)> {
+    let num = |s: &str| match s.strip_prefix("0x") {
+        Some(h) => u64::from_str_radix(h, 16).ok(),
+        None => s.parse().ok(),
+    };
+    let (a, l) = region.split_once(',')?;
+    let (addr, len) = (num(a)?, num(l)?);
+    (len > 0 && addr % 4096 == 0).then_some((addr, len))
 }
 
 fn find_ivshmem(devices: &Path) -> Option<PathBuf> {
@@ -152,14 +186,16 @@ fn open_serial(path: &Path) -> std::io::Result<File> {
     Ok(f)
 }
 
-/// A shared mapping of a device BAR, unmapped on drop.
+/// A shared mapping of a device BAR or of physical memory, unmapped on drop.
 struct Mapping {
     ptr: *mut u8,
     len: usize,
 }
 
 impl Mapping {
-    fn new(file: &File, len: usize) -> std::io::Result<Self> {
+    fn new(file: &File, offset: u64, len: usize) -> std::io::Result<Self> {
+        let offset = libc::off_t::try_from(offset)
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
         // SAFETY: a new mapping at a kernel-chosen address, aliasing no Rust object.
         let ptr = unsafe {
             libc::mmap(
@@ -168,7 +204,7 @@ impl Mapping {
                 libc::PROT_READ | libc::PROT_WRITE,
                 libc::MAP_SHARED,
                 file.as_raw_fd(),
-                0,
+                offset,
             )
         };
         if ptr == libc::MAP_FAILED {
@@ -185,5 +221,22 @@ impl Drop for Mapping {
     fn drop(&mut self) {
         // SAFETY: unmaps exactly the region mapped in `new`, once.
         unsafe { libc::munmap(self.ptr.cast(), self.len) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ring_region_parses_hex_and_decimal() {
+        assert_eq!(
+            parse_region("0x1fc00000,4194304"),
+            Some((0x1fc0_0000, 4 << 20))
+        );
+        assert_eq!(parse_region("4096,0x1000"), Some((4096, 4096)));
+        assert_eq!(parse_region("0x1001,4096"), None);
+        assert_eq!(parse_region("0x1000"), None);
+        assert_eq!(parse_region("0x1000,0"), None);
     }
 }

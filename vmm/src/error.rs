@@ -30,6 +30,14 @@ pub enum VmError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The kernel image, initramfs or command line cannot be booted as given.
+    #[error("failed to load kernel `{}`: {reason}", .path.display())]
+    BadKernel {
+        /// The kernel image.
+        path: PathBuf,
+        /// What is wrong, with a hint where one helps.
+        reason: String,
+    },
     /// An OS call failed.
     #[error("failed to {what}: {source}")]
     Io {

@@ -6,10 +6,11 @@ use ktstr_model::Topology;
 use super::acpi::NodeMemory;
 use crate::VmError;
 
-/// The boot GDT (null, 64-bit code, data, TSS).
+/// The boot GDT (null, null, 64-bit code at 0x10, data at 0x18, TSS at
+/// 0x20: the selectors Linux's boot protocol names `__BOOT_CS`/`__BOOT_DS`).
 pub const GDT_ADDR: u64 = 0x500;
 /// An empty IDT: any exception in a guest program escalates to a triple fault.
-pub const IDT_ADDR: u64 = 0x520;
+pub const IDT_ADDR: u64 = 0x540;
 /// Linux's `boot_params` (the zero page).
 pub const ZERO_PAGE_ADDR: u64 = 0x7000;
 /// The identity-mapping page tables: PML4, PDPT, then four page directories

@@ -17,9 +17,10 @@ use vm_memory::{Bytes, GuestAddress, GuestMemoryBackend, GuestMemoryMmap, GuestM
 use vmm_sys_util::signal::Killable;
 
 use super::acpi::AcpiTables;
+use super::boot::{self, LoadedKernel};
 use super::cpuid::topology_cpuid;
 use super::devices::Devices;
-use super::layout::{MemoryPlan, ACPI_ADDR, PROGRAM_ADDR, PROGRAM_MAX};
+use super::layout::{MemoryPlan, ACPI_ADDR, PROGRAM_ADDR, PROGRAM_MAX, ZERO_PAGE_ADDR};
 use super::regs;
 use super::stop::GuestStop;
 use super::topology::ApicLayout;
@@ -295,6 +296,35 @@ impl Machine {
                 .map_err(kvm_err(format!("make vCPU {cpu} runnable")))?;
         }
         Ok(())
+    }
+
+    /// Loads a Linux kernel (bzImage or `vmlinux` ELF), its initramfs and
+    /// command line, and points the boot CPU at its 64-bit entry with the
+    /// zero page in RSI. The other vCPUs wait for the kernel's INIT/SIPI.
+    ///
+    /// # Errors
+    /// [`VmError::BadKernel`], [`VmError::KernelMissing`],
+    /// [`VmError::InitramfsMissing`] or [`VmError::Memory`] for inputs that
+    /// cannot boot; [`VmError::Io`] when a KVM call fails.
+    pub fn load_kernel(
+        &mut self,
+        kernel: &std::path::Path,
+        initramfs: &std::path::Path,
+        cmdline: &str,
+    ) -> Result<LoadedKernel, VmError> {
+        if self.vcpus.is_empty() {
+            return Err(already_ran());
+        }
+        let loaded = boot::load(&self.mem, &self.plan, kernel, initramfs, cmdline)?;
+        for (cpu, vcpu) in self.vcpus.iter().enumerate() {
+            regs::set_lapic_lints(vcpu)?;
+            // KVM makes vCPU 0 the boot CPU; the others stay uninitialized
+            // until the kernel sends them INIT and SIPI.
+            if cpu == 0 {
+                regs::set_linux_entry(vcpu, loaded.entry, ZERO_PAGE_ADDR)?;
+            }
+        }
+        Ok(loaded)
     }
 
     /// Copies `bytes` into guest memory at `addr`.

@@ -17,6 +17,7 @@
 //! ```
 
 pub(crate) mod acpi;
+mod boot;
 mod cpuid;
 mod devices;
 mod layout;
@@ -30,6 +31,7 @@ pub use acpi::{
     parse_acpi, AcpiError, AcpiTables, Gas, MadtCpu, NodeMemory, ParsedAcpi, SratCpu, ACPI_PM_PORT,
     ACPI_RESET_VALUE, IOAPIC_ADDR, LAPIC_ADDR, LOCAL_DISTANCE, REMOTE_DISTANCE, S5_SLP_TYP, SLP_EN,
 };
+pub use boot::{KernelFormat, LoadedKernel};
 pub use cpuid::{
     decode_table, decode_topology, topology_cpuid, vendor_of, CpuVendor, CpuidError, DecodedCpu,
 };
@@ -46,7 +48,7 @@ use ktstr_wire::Message;
 use kvm_bindings::{kvm_cpuid_entry2, KVM_MAX_CPUID_ENTRIES};
 use kvm_ioctls::Kvm;
 
-use crate::{Accel, Backend, VmError, VmOutcome, VmSpec};
+use crate::{classify, Accel, Backend, VmError, VmOutcome, VmSpec, GUEST_WIRE_ARG};
 
 /// The own VMM on this host's `/dev/kvm`.
 pub struct KvmBackend {
@@ -94,6 +96,18 @@ impl KvmBackend {
             .as_slice()
             .to_vec();
         vendor_of(&cpuid).map_err(|e| unavailable(e.to_string()))?;
+        let tsc_deadline = kvm.check_extension(kvm_ioctls::Cap::TscDeadlineTimer);
+        let mut cpuid = cpuid;
+        for e in cpuid.iter_mut().filter(|e| e.function == 1) {
+            // KVM leaves these to the VMM. Without the hypervisor bit Linux
+            // ignores the KVM leaves (no kvmclock: it then tries to calibrate
+            // the TSC against the PIT, which fails when the guest runs slow);
+            // the in-kernel LAPIC has a TSC-deadline timer where KVM says so.
+            e.ecx |= 1 << 31;
+            if tsc_deadline {
+                e.ecx |= 1 << 24;
+            }
+        }
         Ok(KvmBackend { kvm, cpuid })
     }
 
@@ -130,19 +144,65 @@ impl Backend for KvmBackend {
         Accel::Kvm
     }
 
-    /// Not yet: loading a kernel (bzImage/ELF, boot_params, E820, initramfs)
-    /// is the next step; [`Machine`] runs guest programs today.
+    /// Boots `spec.kernel` (bzImage or `vmlinux` ELF) with the initramfs;
+    /// the guest writes its frames into the ring region (named on the
+    /// command line as `ktstr.wire=mem:ADDR,LEN`), COM2 as its fallback.
     fn run(
         &self,
         spec: &VmSpec,
-        _on_message: &mut dyn FnMut(&Message),
+        on_message: &mut dyn FnMut(&Message),
     ) -> Result<VmOutcome, VmError> {
+        let started = std::time::Instant::now();
         if !spec.kernel.is_file() {
             return Err(VmError::KernelMissing(spec.kernel.clone()));
         }
-        Err(VmError::Unavailable {
+        if !spec.initramfs.is_file() {
+            return Err(VmError::InitramfsMissing(spec.initramfs.clone()));
+        }
+        let mut machine = Machine::new(self, MachineConfig::from_spec(spec))?;
+        let cmdline = kernel_cmdline(spec, machine.memory_plan());
+        machine.load_kernel(&spec.kernel, &spec.initramfs, &cmdline)?;
+        let report = machine.run(on_message)?;
+        drop(machine);
+        let done = report
+            .messages
+            .iter()
+            .any(|m| matches!(m, Message::Done(_)));
+        let timed_out = match report.stop {
+            GuestStop::Watchdog { after } => Some(after.as_secs()),
+            _ => None,
+        };
+        let exit = classify(
+            done,
+            &report.console,
+            timed_out,
+            report.stop == GuestStop::Interrupted,
+            &report.stop.describe(),
+        );
+        Ok(VmOutcome {
+            exit,
+            messages: report.messages,
+            console: report.console,
+            wire: report.wire,
+            wall: started.elapsed(),
             backend: "kvm",
-            reason: "booting a kernel is not implemented yet (the VMM runs guest programs only)\nhint: use `--backend qemu`".into(),
+            accel: Accel::Kvm,
         })
     }
+}
+
+/// The guest kernel command line: console on COM1, reboot at once on a
+/// panic (the reset ends the run), the wire in the ring region.
+fn kernel_cmdline(spec: &VmSpec, plan: &MemoryPlan) -> String {
+    let mut words = vec![
+        "console=ttyS0".to_string(),
+        "panic=-1".into(),
+        "rdinit=/init".into(),
+        format!(
+            "{GUEST_WIRE_ARG}=mem:{:#x},{}",
+            plan.ring_addr, plan.ring_len
+        ),
+    ];
+    words.extend(spec.cmdline_extra.iter().cloned());
+    words.join(" ")
 }

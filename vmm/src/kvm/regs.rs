@@ -28,13 +28,19 @@ const fn gdt_entry(flags: u16, base: u32, limit: u32) -> u64 {
         | (limit as u64 & 0xffff)
 }
 
-/// Null, 64-bit code (0x08), data (0x10), TSS (0x18).
-const GDT: [u64; 4] = [
+/// Null, unused, 64-bit code (0x10), data (0x18), TSS (0x20): the boot
+/// protocol asks for code at `__BOOT_CS` = 0x10 and data at `__BOOT_DS` = 0x18.
+const GDT: [u64; 5] = [
+    0,
     0,
     gdt_entry(0xa09b, 0, 0xfffff),
     gdt_entry(0xc093, 0, 0xfffff),
     gdt_entry(0x808b, 0, 0xfffff),
 ];
+
+const CODE: usize = 2;
+const DATA: usize = 3;
+const TSS: usize = 4;
 
 /// The KVM segment register for GDT entry `index`.
 fn segment(index: usize) -> kvm_segment {
@@ -97,21 +103,59 @@ fn kvm(what: &str) -> impl FnOnce(kvm_ioctls::Error) -> VmError + '_ {
 
 /// Puts `vcpu` in 64-bit mode at `rip` with `rdi` = `arg`, interrupts off.
 pub(crate) fn set_long_mode(vcpu: &VcpuFd, rip: u64, arg: u64) -> Result<(), VmError> {
+    set_long_mode_sregs(vcpu)?;
+    set_common(vcpu, rip, arg, 0)
+}
+
+/// The boot CPU's state at a Linux kernel's 64-bit entry: long mode with
+/// the boot GDT, identity paging, interrupts off, `rsi` = the zero page.
+pub(crate) fn set_linux_entry(vcpu: &VcpuFd, entry: u64, zero_page: u64) -> Result<(), VmError> {
+    set_long_mode_sregs(vcpu)?;
+    set_common(vcpu, entry, 0, zero_page)
+}
+
+/// LVT0 and LVT1 of the local APIC in `kvm_lapic_state.regs`.
+const APIC_LVT0: usize = 0x350;
+const APIC_LVT1: usize = 0x360;
+const APIC_MODE_MASK: u32 = 0x700;
+const APIC_MODE_EXTINT: u32 = 0x700;
+const APIC_MODE_NMI: u32 = 0x400;
+
+/// Wires LINT0 to the PIC (ExtINT) and LINT1 to NMI, as firmware does
+/// before Linux starts: its PIC-based timer checks expect it.
+pub(crate) fn set_lapic_lints(vcpu: &VcpuFd) -> Result<(), VmError> {
+    let mut lapic = vcpu.get_lapic().map_err(kvm("get the vCPU's local APIC"))?;
+    let mut patch = |at: usize, mode: u32| {
+        let mut b = [0u8; 4];
+        for (i, v) in b.iter_mut().enumerate() {
+            *v = lapic.regs[at + i] as u8;
+        }
+        let v = (u32::from_le_bytes(b) & !APIC_MODE_MASK) | mode;
+        for (i, x) in v.to_le_bytes().into_iter().enumerate() {
+            lapic.regs[at + i] = x as libc::c_char;
+        }
+    };
+    patch(APIC_LVT0, APIC_MODE_EXTINT);
+    patch(APIC_LVT1, APIC_MODE_NMI);
+    vcpu.set_lapic(&lapic)
+        .map_err(kvm("set the vCPU's local APIC"))
+}
+
+fn set_long_mode_sregs(vcpu: &VcpuFd) -> Result<(), VmError> {
     let mut s: kvm_sregs = vcpu.get_sregs().map_err(kvm("get the vCPU's sregs"))?;
     s.gdt.base = GDT_ADDR;
     s.gdt.limit = (GDT.len() * 8 - 1) as u16;
     s.idt.base = IDT_ADDR;
     s.idt.limit = 7;
-    s.cs = segment(1);
-    let data = segment(2);
+    s.cs = segment(CODE);
+    let data = segment(DATA);
     (s.ds, s.es, s.fs, s.gs, s.ss) = (data, data, data, data, data);
-    s.tr = segment(3);
+    s.tr = segment(TSS);
     s.cr3 = PML4_ADDR;
     s.cr4 |= CR4_PAE;
     s.cr0 |= CR0_PE | CR0_PG;
     s.efer |= EFER_LME | EFER_LMA;
-    vcpu.set_sregs(&s).map_err(kvm("set the vCPU's sregs"))?;
-    set_common(vcpu, rip, arg)
+    vcpu.set_sregs(&s).map_err(kvm("set the vCPU's sregs"))
 }
 
 /// Puts `vcpu` in real mode at linear address `entry` (CS = `entry >> 4`,
@@ -125,10 +169,10 @@ pub(crate) fn set_real_mode(vcpu: &VcpuFd, entry: u64, arg: u64) -> Result<(), V
         seg.selector = 0;
     }
     vcpu.set_sregs(&s).map_err(kvm("set the vCPU's sregs"))?;
-    set_common(vcpu, 0, arg)
+    set_common(vcpu, 0, arg, 0)
 }
 
-fn set_common(vcpu: &VcpuFd, rip: u64, arg: u64) -> Result<(), VmError> {
+fn set_common(vcpu: &VcpuFd, rip: u64, rdi: u64, rsi: u64) -> Result<(), VmError> {
     let fpu = kvm_fpu {
         fcw: 0x37f,
         mxcsr: 0x1f80,
@@ -137,7 +181,8 @@ fn set_common(vcpu: &VcpuFd, rip: u64, arg: u64) -> Result<(), VmError> {
     vcpu.set_fpu(&fpu).map_err(kvm("set the vCPU's FPU"))?;
     let regs = kvm_regs {
         rip,
-        rdi: arg,
+        rdi,
+        rsi,
         rflags: RFLAGS_FIXED,
         rsp: 0,
         ..Default::default()
@@ -152,11 +197,13 @@ mod tests {
 
     #[test]
     fn code_segment_is_64_bit_ring_0() {
-        let cs = segment(1);
+        let cs = segment(CODE);
         assert_eq!((cs.l, cs.db, cs.dpl, cs.present, cs.s), (1, 0, 0, 1, 1));
         assert_eq!(cs.type_, 0xb);
         assert_eq!(cs.limit, 0xffff_ffff);
-        let tss = segment(3);
-        assert_eq!((tss.type_, tss.s, tss.selector), (0xb, 0, 0x18));
+        assert_eq!(cs.selector, 0x10);
+        assert_eq!(segment(DATA).selector, 0x18);
+        let tss = segment(TSS);
+        assert_eq!((tss.type_, tss.s, tss.selector), (0xb, 0, 0x20));
     }
 }
