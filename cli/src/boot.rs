@@ -50,6 +50,9 @@ pub(crate) struct BootArgs {
     /// Extra kernel command-line words (e.g. `loglevel=8`).
     #[arg(long, allow_hyphen_values = true)]
     cmdline: Option<String>,
+    /// Print the guest's captured console (stderr) after the report.
+    #[arg(long)]
+    console: bool,
 }
 
 /// The machine-readable result of a boot.
@@ -124,6 +127,9 @@ pub(crate) fn run(a: BootArgs) -> CmdResult {
     if outcome.exit == VmExit::Interrupted {
         return Err(Failure::interrupted());
     }
+    if a.console {
+        eprintln!("--- guest console ---\n{}\n--- end of console ---", outcome.console.text());
+    }
     let hello = hello.as_ref();
     let report = BootReport {
         requested: view(&requested),
@@ -162,10 +168,21 @@ pub(crate) fn run(a: BootArgs) -> CmdResult {
     })
 }
 
-/// Picks the backend. `auto` is QEMU until the own VMM boots kernels.
+/// Picks the backend. `auto` is the own VMM where the CPU has hardware
+/// virtualization (`vmx`/`svm`) and `/dev/kvm` opens, QEMU otherwise: a
+/// `/dev/kvm` without them (e.g. a PVM hypervisor) cannot boot Linux fast.
 pub(crate) fn select_backend(choice: BackendChoice) -> Result<Box<dyn Backend>, Failure> {
     match choice {
         BackendChoice::Kvm => Ok(Box::new(ktstr_vmm::kvm::KvmBackend::open().or_usage()?)),
+        BackendChoice::Auto if ktstr_vmm::host_has_hw_virt() => {
+            match ktstr_vmm::kvm::KvmBackend::open() {
+                Ok(kvm) => Ok(Box::new(kvm)),
+                Err(e) => {
+                    tracing::info!("own KVM VMM unavailable ({e}); using QEMU");
+                    Ok(Box::new(QemuBackend::detect().or_usage()?))
+                }
+            }
+        }
         BackendChoice::Auto | BackendChoice::Qemu => {
             Ok(Box::new(QemuBackend::detect().or_usage()?))
         }
