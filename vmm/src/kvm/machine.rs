@@ -110,6 +110,8 @@ pub struct Machine {
     plan: MemoryPlan,
     acpi: AcpiTables,
     created: Instant,
+    /// The XSAVE state components leaf 0xD offers, when CPUID has XSAVE.
+    xsave_states: Option<u64>,
     // Field order is drop order: vCPUs before devices (their irqfds), the
     // VM, then the memory it maps.
     vcpus: Vec<VcpuFd>,
@@ -234,12 +236,23 @@ impl Machine {
                 .map_err(kvm_err(format!("set the CPUID of vCPU {cpu}")))?;
             vcpus.push(vcpu);
         }
+        let xsave = backend
+            .cpuid
+            .iter()
+            .any(|e| e.function == 1 && e.ecx & (1 << 26) != 0);
+        let xsave_states = backend
+            .cpuid
+            .iter()
+            .find(|e| e.function == 0xd && e.index == 0)
+            .filter(|_| xsave)
+            .map(|e| u64::from(e.eax) | u64::from(e.edx) << 32);
         Ok(Machine {
             config,
             layout,
             plan,
             acpi,
             created,
+            xsave_states,
             vcpus,
             devices: Some(devices),
             console,
@@ -318,6 +331,9 @@ impl Machine {
         let loaded = boot::load(&self.mem, &self.plan, kernel, initramfs, cmdline)?;
         for (cpu, vcpu) in self.vcpus.iter().enumerate() {
             regs::set_lapic_lints(vcpu)?;
+            if let Some(offered) = self.xsave_states {
+                regs::set_xcr0(vcpu, offered)?;
+            }
             // KVM makes vCPU 0 the boot CPU; the others stay uninitialized
             // until the kernel sends them INIT and SIPI.
             if cpu == 0 {

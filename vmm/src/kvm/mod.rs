@@ -172,12 +172,19 @@ impl Backend for KvmBackend {
             GuestStop::Watchdog { after } => Some(after.as_secs()),
             _ => None,
         };
+        let mut status = report.stop.describe();
+        if matches!(report.stop, GuestStop::Error { .. }) && !crate::host_has_hw_virt() {
+            status.push_str(
+                "\nhint: this CPU has no vmx/svm, so `/dev/kvm` is a software or paravirtual \
+                 hypervisor that may not run an unmodified kernel; use `--backend qemu`",
+            );
+        }
         let exit = classify(
             done,
             &report.console,
             timed_out,
             report.stop == GuestStop::Interrupted,
-            &report.stop.describe(),
+            &status,
         );
         Ok(VmOutcome {
             exit,

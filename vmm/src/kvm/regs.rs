@@ -2,7 +2,7 @@
 //! mode with a flat GDT and identity-mapped 2 MiB pages over the first 4 GiB
 //! (what the Linux 64-bit boot protocol asks for).
 
-use kvm_bindings::{kvm_fpu, kvm_regs, kvm_segment, kvm_sregs};
+use kvm_bindings::{kvm_fpu, kvm_regs, kvm_segment, kvm_sregs, kvm_xcr, kvm_xcrs};
 use kvm_ioctls::VcpuFd;
 use vm_memory::{Bytes, GuestAddress, GuestMemoryMmap};
 
@@ -139,6 +139,35 @@ pub(crate) fn set_lapic_lints(vcpu: &VcpuFd) -> Result<(), VmError> {
     patch(APIC_LVT1, APIC_MODE_NMI);
     vcpu.set_lapic(&lapic)
         .map_err(kvm("set the vCPU's local APIC"))
+}
+
+/// XCR0's x87, SSE and AVX state bits.
+const XCR0_X87: u64 = 1;
+const XCR0_SSE: u64 = 2;
+const XCR0_AVX: u64 = 4;
+
+/// Starts XCR0 with the x87/SSE/AVX states leaf 0xD offers (`offered`),
+/// which is what the kernel's own XSETBV sets moments later. On a real CPU
+/// KVM intercepts that XSETBV and this changes nothing; under QEMU TCG's
+/// nested SVM the XSETBV is not intercepted, so L1's KVM would keep XCR0 = x87
+/// for the guest, report a too-small XSAVE size in CPUID 0xD and restore the
+/// stale XCR0 on every entry (the guest kernel then warns "XSAVE consistency
+/// problem"). Larger states (AVX-512, AMX) are left to the guest.
+pub(crate) fn set_xcr0(vcpu: &VcpuFd, offered: u64) -> Result<(), VmError> {
+    let mut xcr0 = XCR0_X87 | offered & (XCR0_SSE | XCR0_AVX);
+    if xcr0 & XCR0_SSE == 0 {
+        xcr0 &= !XCR0_AVX;
+    }
+    let mut xcrs = kvm_xcrs {
+        nr_xcrs: 1,
+        ..Default::default()
+    };
+    xcrs.xcrs[0] = kvm_xcr {
+        xcr: 0,
+        reserved: 0,
+        value: xcr0,
+    };
+    vcpu.set_xcrs(&xcrs).map_err(kvm("set the vCPU's XCR0"))
 }
 
 fn set_long_mode_sregs(vcpu: &VcpuFd) -> Result<(), VmError> {

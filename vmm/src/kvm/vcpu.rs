@@ -112,10 +112,9 @@ pub(crate) fn run_vcpu(cpu: u32, mut vcpu: VcpuFd, shared: Arc<Shared>) {
             }),
             Ok(VcpuExit::InternalError) => Some(GuestStop::Error {
                 cpu,
-                reason: format!(
-                    "KVM internal error (suberror {})",
+                reason: internal_error(
                     // SAFETY: KVM_EXIT_INTERNAL_ERROR fills the `internal` member.
-                    unsafe { vcpu.get_kvm_run().__bindgen_anon_1.internal.suberror }
+                    unsafe { vcpu.get_kvm_run().__bindgen_anon_1.internal.suberror },
                 ),
             }),
             Ok(other) => Some(GuestStop::Error {
@@ -136,6 +135,18 @@ pub(crate) fn run_vcpu(cpu: u32, mut vcpu: VcpuFd, shared: Arc<Shared>) {
             return;
         }
     }
+}
+
+/// Names KVM's internal-error suberrors (`KVM_INTERNAL_ERROR_*`).
+fn internal_error(suberror: u32) -> String {
+    let what = match suberror {
+        1 => "KVM could not emulate an instruction",
+        2 => "KVM hit a simultaneous exception",
+        3 => "KVM could not deliver an event",
+        4 => "KVM could not handle an unexpected exit",
+        _ => "KVM internal error",
+    };
+    format!("{what} (internal error suberror {suberror})")
 }
 
 /// Records whether this vCPU can never run again on its own: halted with
