@@ -128,7 +128,10 @@ pub(crate) fn run(a: BootArgs) -> CmdResult {
         return Err(Failure::interrupted());
     }
     if a.console {
-        eprintln!("--- guest console ---\n{}\n--- end of console ---", outcome.console.text());
+        eprintln!(
+            "--- guest console ---\n{}\n--- end of console ---",
+            outcome.console.text()
+        );
     }
     let hello = hello.as_ref();
     let report = BootReport {
@@ -186,6 +189,24 @@ pub(crate) fn select_backend(choice: BackendChoice) -> Result<Box<dyn Backend>, 
         BackendChoice::Auto | BackendChoice::Qemu => {
             Ok(Box::new(QemuBackend::detect().or_usage()?))
         }
+    }
+}
+
+/// Keeps one idle VM with one vCPU open until the process is killed.
+///
+/// Creating and destroying KVM VMs flips static keys in the host kernel
+/// (preempt notifiers, the LAPIC's enable keys), which patches its text.
+/// Under QEMU's multi-threaded TCG that patching is not coherent across
+/// vCPUs, and the L1 of the nested test died in `__schedule` on a stale
+/// `int3`. A VM held open from the start keeps those keys enabled, so
+/// the L2 boots after it patch nothing.
+pub(crate) fn kvm_hold() -> CmdResult {
+    let kvm = ktstr_vmm::kvm::KvmBackend::open().or_usage()?;
+    let config = ktstr_vmm::kvm::MachineConfig::new(Topology::new(1, 1, 1, 1).or_usage()?);
+    let _vm = ktstr_vmm::kvm::Machine::new(&kvm, config).or_usage()?;
+    println!("holding an idle KVM VM");
+    loop {
+        std::thread::sleep(Duration::from_secs(3600));
     }
 }
 

@@ -44,6 +44,9 @@ enum Command {
     Bench(bench_cmd::BenchCommand),
     /// Run an output adapter on captured output and print the metrics.
     Extract(extract_cmd::ExtractArgs),
+    /// Keep one idle KVM VM open until killed (used by the nested test).
+    #[command(hide = true)]
+    KvmHold,
 }
 
 fn main() -> ExitCode {
@@ -63,6 +66,7 @@ fn main() -> ExitCode {
         Command::Run(r) => run_cmd::run(r),
         Command::Bench(b) => bench_cmd::run(b),
         Command::Extract(e) => extract_cmd::run(e),
+        Command::KvmHold => boot::kvm_hold(),
     };
     match result {
         Ok(code) => code,

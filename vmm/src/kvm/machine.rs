@@ -7,7 +7,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use ktstr_model::Topology;
-use ktstr_wire::{Decoder, Message, RingReader};
+use ktstr_wire::Message;
 use kvm_bindings::{
     kvm_mp_state, kvm_pit_config, kvm_userspace_memory_region, CpuId, KVM_MP_STATE_RUNNABLE,
     KVM_PIT_SPEAKER_DUMMY,
@@ -24,14 +24,11 @@ use super::layout::{MemoryPlan, ACPI_ADDR, PROGRAM_ADDR, PROGRAM_MAX, ZERO_PAGE_
 use super::regs;
 use super::stop::GuestStop;
 use super::topology::ApicLayout;
+use super::monitor::{self, EventLoop, Wire};
 use super::vcpu::{install_kick_handler, kick_signal, run_vcpu, Shared};
 use super::KvmBackend;
-use crate::{stop_requested, Console, VmError, VmSpec, WireStats};
+use crate::{Console, VmError, VmSpec, WireStats};
 
-/// How often the monitor drains the ring and COM2 while the guest runs.
-const POLL: Duration = Duration::from_millis(2);
-/// How often the vCPUs are kicked to check whether all are halted for good.
-const PROBE: Duration = Duration::from_millis(50);
 /// Where KVM puts the TSS it needs for real mode on Intel (three pages).
 const TSS_ADDR: usize = 0xfffb_d000;
 
@@ -377,6 +374,8 @@ impl Machine {
             return Err(already_ran());
         }
         let start = Instant::now();
+        let wake = monitor::stop_eventfd()?;
+        let event_loop = EventLoop::new(&wake)?;
         let devices = self.devices.take().ok_or_else(already_ran)?;
         let n = self.vcpus.len();
         let shared = Arc::new(Shared {
@@ -385,7 +384,7 @@ impl Machine {
             parked: (0..n).map(|_| AtomicBool::new(false)).collect(),
             first_io: OnceLock::new(),
             devices,
-            monitor: std::thread::current(),
+            wake,
         });
         let mut threads: Vec<JoinHandle<()>> = Vec::with_capacity(n);
         for (cpu, vcpu) in self.vcpus.drain(..).enumerate() {
@@ -405,114 +404,30 @@ impl Machine {
             }
         }
 
-        let ring_ptr = self
+        let ring = self
             .mem
             .get_host_address(GuestAddress(self.plan.ring_addr))
-            .map_err(mem_err("find the wire ring"));
-        let ring_len = self.plan.ring_len as usize;
-        let mut reader: Option<RingReader> = None;
-        let mut ring_dec = Decoder::new();
-        let mut serial_dec = Decoder::new();
-        let (mut ring_used, mut serial_used) = (false, false);
+            .ok()
+            .map(|p| (p, self.plan.ring_len as usize));
+        // The ring stays mapped by `self.mem` until the Machine drops, after
+        // this run and its Wire.
+        let wire = Wire::new(ring, Arc::clone(&self.com2));
         let mut messages = Vec::new();
-        let mut buf = Vec::with_capacity(64 << 10);
-        let mut last_probe = Instant::now();
-        let mut all_parked_rounds = 0;
-
-        let mut drain = |reader: &mut Option<RingReader>, messages: &mut Vec<Message>| {
-            if reader.is_none() {
-                if let Ok(ptr) = &ring_ptr {
-                    // SAFETY: the ring is `ring_len` bytes of guest memory that
-                    // `self.mem` maps until the Machine drops, after this run;
-                    // the guest is its only writer, this reader its only reader.
-                    *reader = unsafe { RingReader::attach(*ptr, ring_len) }.ok();
-                }
-            }
-            if let Some(r) = reader.as_mut() {
-                buf.clear();
-                r.read_into(&mut buf);
-                if !buf.is_empty() {
-                    ring_dec.push(&buf);
-                    for m in ring_dec.drain() {
-                        ring_used = true;
-                        on_message(&m);
-                        messages.push(m);
-                    }
-                }
-            }
-            let bytes = std::mem::take(&mut *self.com2.lock().unwrap_or_else(|e| e.into_inner()));
-            if !bytes.is_empty() {
-                serial_dec.push(&bytes);
-                for m in serial_dec.drain() {
-                    serial_used = true;
-                    on_message(&m);
-                    messages.push(m);
-                }
-            }
-        };
-
-        let timeout = self.config.timeout;
-        loop {
-            drain(&mut reader, &mut messages);
-            if shared
-                .reason
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .is_some()
-            {
-                break;
-            }
-            if stop_requested() {
-                shared.set_reason(GuestStop::Interrupted);
-                break;
-            }
-            if start.elapsed() > timeout {
-                shared.set_reason(GuestStop::Watchdog { after: timeout });
-                break;
-            }
-            if last_probe.elapsed() >= PROBE {
-                let parked = shared.parked.iter().all(|p| p.load(Ordering::Acquire));
-                all_parked_rounds = if parked { all_parked_rounds + 1 } else { 0 };
-                // Two rounds: a vCPU woken between two probes is seen running.
-                if all_parked_rounds >= 2 {
-                    shared.set_reason(GuestStop::Halted);
-                    break;
-                }
-                for t in &threads {
-                    let _ = t.kill(kick_signal());
-                }
-                last_probe = Instant::now();
-            }
-            std::thread::park_timeout(POLL);
-        }
+        let (mut threads, wire) = event_loop.run(
+            &shared,
+            threads,
+            wire,
+            self.config.timeout,
+            on_message,
+            &mut messages,
+        );
         stop_threads(&shared, &mut threads);
         let wall = start.elapsed();
-        drain(&mut reader, &mut messages);
-
-        let mut wire = WireStats::default();
-        for (name, dec, used) in [
-            ("ring", &mut ring_dec, ring_used),
-            ("serial", &mut serial_dec, serial_used),
-        ] {
-            for m in dec.finish() {
-                on_message(&m);
-                messages.push(m);
-            }
-            let s = dec.stats();
-            wire.frames += s.frames;
-            wire.crc_errors += s.crc_errors;
-            wire.bad_lengths += s.bad_lengths;
-            wire.decode_errors += s.decode_errors;
-            wire.truncated += s.truncated;
-            if used {
-                wire.transports.push(name.to_string());
-            }
+        let first = messages.len();
+        let (wire, ring_corruptions) = wire.finish(&mut messages);
+        for m in &messages[first..] {
+            on_message(m);
         }
-        let ring_corruptions = reader.as_ref().map_or(0, |r| {
-            wire.ring_dropped_frames = r.dropped_frames();
-            wire.ring_dropped_bytes = r.dropped_bytes();
-            r.corruptions()
-        });
         let stop = shared
             .reason
             .lock()

@@ -22,6 +22,7 @@ mod cpuid;
 mod devices;
 mod layout;
 mod machine;
+mod monitor;
 mod regs;
 mod stop;
 mod topology;

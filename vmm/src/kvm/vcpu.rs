@@ -3,7 +3,6 @@
 
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, Once, OnceLock};
-use std::thread::Thread;
 use std::time::Instant;
 
 use kvm_bindings::{
@@ -11,6 +10,7 @@ use kvm_bindings::{
     KVM_SYSTEM_EVENT_CRASH, KVM_SYSTEM_EVENT_RESET, KVM_SYSTEM_EVENT_SHUTDOWN,
 };
 use kvm_ioctls::{VcpuExit, VcpuFd};
+use vmm_sys_util::eventfd::EventFd;
 use vmm_sys_util::signal::{register_signal_handler, SIGRTMIN};
 
 use super::devices::Devices;
@@ -28,8 +28,8 @@ pub(crate) struct Shared {
     /// When a vCPU first exited for port I/O.
     pub(crate) first_io: OnceLock<Instant>,
     pub(crate) devices: Devices,
-    /// Woken when a vCPU sets `reason`.
-    pub(crate) monitor: Thread,
+    /// Written when `reason` is set: wakes the event loop.
+    pub(crate) wake: EventFd,
 }
 
 impl Shared {
@@ -39,7 +39,7 @@ impl Shared {
             *r = Some(stop);
         }
         drop(r);
-        self.monitor.unpark();
+        let _ = self.wake.write(1);
     }
 }
 
