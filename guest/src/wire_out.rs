@@ -126,8 +126,8 @@ fn open_ring() -> Result<(RingWriter, Mapping), String> {
 
 /// Maps the ring region `ADDR,LEN` (hex or decimal) of physical memory.
 fn open_mem_ring(region: &str) -> Result<(RingWriter, Mapping), String> {
-    let (addr, len) =
-        parse_region(region).ok_or_else(|| format!("bad ring region `{region}` (want ADDR,LEN)"))?;
+    let (addr, len) = parse_region(region)
+        .ok_or_else(|| format!("bad ring region `{region}` (want ADDR,LEN)"))?;
     let file = OpenOptions::new()
         .read(true)
         .write(true)
