@@ -147,11 +147,7 @@ impl Monitor {
     }
 
     fn on_probe(&mut self) {
-        let parked = self
-            .shared
-            .parked
-            .iter()
-            .all(|p| p.load(Ordering::Acquire));
+        let parked = self.shared.parked.iter().all(|p| p.load(Ordering::Acquire));
         self.parked_rounds = if parked { self.parked_rounds + 1 } else { 0 };
         // Two rounds: a vCPU woken between two probes is seen running.
         if self.parked_rounds >= 2 {
