@@ -1,6 +1,6 @@
 //! The trait every adapter implements, built in or plugin.
 
-use crate::types::{AdapterInfo, AdapterInput, AdapterOutput};
+use crate::types::{AdapterFailure, AdapterInfo, AdapterInput, AdapterOutput};
 
 /// Turns a payload's captured output into metrics.
 ///
@@ -17,4 +17,15 @@ pub trait Adapter: Send + Sync {
 
     /// Extracts metrics from one payload run.
     fn extract(&self, input: &AdapterInput) -> AdapterOutput;
+
+    /// [`extract`](Adapter::extract), with the failures a host must tell apart from an output
+    /// without metrics returned as such instead of as details. The default never fails.
+    ///
+    /// # Errors
+    ///
+    /// [`AdapterFailure::Unavailable`] when the adapter cannot run at all (e.g. its model does
+    /// not load), [`AdapterFailure::Failed`] when it could read none of the streams.
+    fn try_extract(&self, input: &AdapterInput) -> Result<AdapterOutput, AdapterFailure> {
+        Ok(self.extract(input))
+    }
 }

@@ -7,7 +7,9 @@ use abi_stable::prefix_type::PrefixTypeTrait;
 use abi_stable::std_types::{RResult, RStr, RString};
 
 use crate::adapter::Adapter;
-use crate::ffi::{AdapterMod, AdapterModRef, FfiAdapterInput, FfiAdapterOutput, ABI_VERSION};
+use crate::ffi::{
+    AdapterMod, AdapterModRef, FfiAdapterFailure, FfiAdapterInput, FfiAdapterOutput, ABI_VERSION,
+};
 use crate::types::AdapterInput;
 
 /// Exports an adapter from a `cdylib` crate as a ktstr adapter plugin.
@@ -50,8 +52,21 @@ macro_rules! export_adapter {
             $crate::__private::extract_guarded(__ktstr_adapter(), input)
         }
 
+        extern "C" fn __ktstr_adapter_try_extract(
+            input: &$crate::ffi::FfiAdapterInput<'_>,
+        ) -> $crate::__private::RResult<
+            $crate::ffi::FfiAdapterOutput,
+            $crate::ffi::FfiAdapterFailure,
+        > {
+            $crate::__private::try_extract_guarded(__ktstr_adapter(), input)
+        }
+
         fn __ktstr_adapter_root() -> $crate::ffi::AdapterModRef {
-            $crate::__private::root_module(__ktstr_adapter(), __ktstr_adapter_extract)
+            $crate::__private::root_module(
+                __ktstr_adapter(),
+                __ktstr_adapter_extract,
+                __ktstr_adapter_try_extract,
+            )
         }
 
         /// The abi_stable library header the host looks up by this exact symbol name.
@@ -106,10 +121,29 @@ pub fn extract_guarded(
     }
 }
 
-/// Builds the root module for an adapter and its exported `extract` function.
+/// Runs the adapter's `try_extract` on FFI input; a panic becomes
+/// [`FfiAdapterFailure::Panicked`].
+pub fn try_extract_guarded(
+    adapter: &dyn Adapter,
+    input: &FfiAdapterInput<'_>,
+) -> RResult<FfiAdapterOutput, FfiAdapterFailure> {
+    let run = || adapter.try_extract(&AdapterInput::from(input));
+    match catch_unwind(AssertUnwindSafe(run)) {
+        Ok(Ok(out)) => RResult::ROk(out.into()),
+        Ok(Err(failure)) => RResult::RErr(failure.into()),
+        Err(payload) => RResult::RErr(FfiAdapterFailure::Panicked(
+            panic_message(payload.as_ref()).into(),
+        )),
+    }
+}
+
+/// Builds the root module for an adapter and its exported functions.
 pub fn root_module(
     adapter: &dyn Adapter,
     extract: extern "C" fn(&FfiAdapterInput<'_>) -> RResult<FfiAdapterOutput, RString>,
+    try_extract: extern "C" fn(
+        &FfiAdapterInput<'_>,
+    ) -> RResult<FfiAdapterOutput, FfiAdapterFailure>,
 ) -> AdapterModRef {
     // Leaked once per plugin load: the host keeps plugins loaded for the whole process.
     let leak = |s: String| RStr::from_str(Box::leak(s.into_boxed_str()));
@@ -120,6 +154,7 @@ pub fn root_module(
         version: leak(info.version),
         description: leak(info.description),
         extract,
+        try_extract,
     };
     module.leak_into_prefix()
 }
@@ -138,7 +173,7 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::{AdapterInfo, AdapterOutput};
+    use crate::types::{AdapterFailure, AdapterInfo, AdapterOutput};
     use abi_stable::std_types::{ROption, RSlice};
 
     struct Panicky;
@@ -155,15 +190,65 @@ mod tests {
         }
     }
 
-    #[test]
-    fn panics_become_errors() {
-        let input = FfiAdapterInput {
+    fn empty_input() -> FfiAdapterInput<'static> {
+        FfiAdapterInput {
             stdout: RStr::from(""),
             stderr: RStr::from(""),
             exit_code: ROption::RNone,
             hints: RSlice::from_slice(&[]),
-        };
-        let result = extract_guarded(&Panicky, &input);
+        }
+    }
+
+    #[test]
+    fn panics_become_errors() {
+        let result = extract_guarded(&Panicky, &empty_input());
         assert_eq!(result.into_result().unwrap_err().as_str(), "boom");
+        let result = try_extract_guarded(&Panicky, &empty_input());
+        assert_eq!(
+            result.into_result().unwrap_err(),
+            FfiAdapterFailure::Panicked("boom".into())
+        );
+    }
+
+    struct Unavailable;
+    impl Adapter for Unavailable {
+        fn info(&self) -> AdapterInfo {
+            Panicky.info()
+        }
+        fn extract(&self, _: &AdapterInput) -> AdapterOutput {
+            AdapterOutput::default()
+        }
+        fn try_extract(&self, _: &AdapterInput) -> Result<AdapterOutput, AdapterFailure> {
+            Err(AdapterFailure::Unavailable("no model".into()))
+        }
+    }
+
+    #[test]
+    fn typed_failures_cross_the_boundary() {
+        let result = try_extract_guarded(&Unavailable, &empty_input());
+        assert_eq!(
+            result.into_result().unwrap_err(),
+            FfiAdapterFailure::Unavailable("no model".into())
+        );
+    }
+
+    #[test]
+    fn default_try_extract_is_extract() {
+        let out = try_extract_guarded(&Unavailable, &empty_input());
+        assert!(out.is_err());
+        struct Plain;
+        impl Adapter for Plain {
+            fn info(&self) -> AdapterInfo {
+                Panicky.info()
+            }
+            fn extract(&self, _: &AdapterInput) -> AdapterOutput {
+                AdapterOutput {
+                    metrics: vec![],
+                    details: vec!["plain".into()],
+                }
+            }
+        }
+        let out = try_extract_guarded(&Plain, &empty_input()).unwrap();
+        assert_eq!(out.details[0].as_str(), "plain");
     }
 }

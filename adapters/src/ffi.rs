@@ -10,8 +10,9 @@
 //! [`export_adapter!`](crate::export_adapter).
 //!
 //! Growing the interface: new fields go after `extract` in [`AdapterMod`] (prefix types let an
-//! older plugin omit them); a change to an existing type is a new minor version of this crate
-//! (0.x) and bumps [`ABI_VERSION`].
+//! older plugin omit them, and the host reads them as `Option`s); a change to an existing type
+//! is a new minor version of this crate (0.x) and bumps [`ABI_VERSION`]. `try_extract` was
+//! added that way.
 
 use abi_stable::library::RootModule;
 use abi_stable::sabi_types::VersionStrings;
@@ -19,7 +20,7 @@ use abi_stable::std_types::{ROption, RResult, RSlice, RStr, RString, RVec};
 use abi_stable::{declare_root_module_statics, package_version_strings, StableAbi};
 
 use crate::types::{
-    AdapterInfo, AdapterInput, AdapterOutput, Metric, MetricHint, Polarity, Stream,
+    AdapterFailure, AdapterInfo, AdapterInput, AdapterOutput, Metric, MetricHint, Polarity, Stream,
 };
 
 /// Version of the semantics of this interface; a plugin built with another value is refused
@@ -49,6 +50,10 @@ pub struct AdapterMod {
     /// Extracts metrics; `RErr` carries the message of a panic caught inside the plugin.
     #[sabi(last_prefix_field)]
     pub extract: extern "C" fn(&FfiAdapterInput<'_>) -> RResult<FfiAdapterOutput, RString>,
+    /// [`Adapter::try_extract`](crate::Adapter::try_extract): like `extract`, with typed
+    /// failures. Optional: a plugin built before it existed does not have it.
+    pub try_extract:
+        extern "C" fn(&FfiAdapterInput<'_>) -> RResult<FfiAdapterOutput, FfiAdapterFailure>,
 }
 
 impl RootModule for AdapterModRef {
@@ -134,6 +139,42 @@ pub struct FfiAdapterOutput {
     pub metrics: RVec<FfiMetric>,
     /// [`AdapterOutput::details`].
     pub details: RVec<RString>,
+}
+
+/// Why `try_extract` returned no output: [`AdapterFailure`], or a panic caught in the plugin.
+#[repr(u8)]
+#[derive(StableAbi, Debug, Clone, PartialEq, Eq)]
+pub enum FfiAdapterFailure {
+    /// The message of a panic caught at the plugin boundary.
+    Panicked(RString),
+    /// [`AdapterFailure::Unavailable`].
+    Unavailable(RString),
+    /// [`AdapterFailure::Failed`].
+    Failed(RString),
+}
+
+impl From<AdapterFailure> for FfiAdapterFailure {
+    fn from(f: AdapterFailure) -> Self {
+        match f {
+            AdapterFailure::Unavailable(r) => FfiAdapterFailure::Unavailable(r.into()),
+            AdapterFailure::Failed(r) => FfiAdapterFailure::Failed(r.into()),
+        }
+    }
+}
+
+impl FfiAdapterFailure {
+    /// The adapter's failure, or `Err` with the message of a panic.
+    ///
+    /// # Errors
+    ///
+    /// The panic message for [`FfiAdapterFailure::Panicked`].
+    pub fn into_failure(self) -> Result<AdapterFailure, String> {
+        match self {
+            FfiAdapterFailure::Panicked(m) => Err(m.into_string()),
+            FfiAdapterFailure::Unavailable(r) => Ok(AdapterFailure::Unavailable(r.into_string())),
+            FfiAdapterFailure::Failed(r) => Ok(AdapterFailure::Failed(r.into_string())),
+        }
+    }
 }
 
 impl From<Stream> for FfiStream {
@@ -302,6 +343,18 @@ mod tests {
         );
         assert_eq!(input.hints[0].polarity, Polarity::Target(2.0));
         assert_eq!(input.hints[0].unit.as_deref(), Some("s"));
+    }
+
+    #[test]
+    fn failures_round_trip_through_ffi() {
+        for f in [
+            AdapterFailure::Unavailable("no model".into()),
+            AdapterFailure::Failed("bad".into()),
+        ] {
+            assert_eq!(FfiAdapterFailure::from(f.clone()).into_failure(), Ok(f));
+        }
+        let panicked = FfiAdapterFailure::Panicked("boom".into());
+        assert_eq!(panicked.into_failure(), Err("boom".to_string()));
     }
 
     #[test]

@@ -51,16 +51,17 @@ pub use ktstr_model::{
     DEFAULT_PAYLOAD_TIMEOUT_MS,
 };
 pub use loader::{LoadError, PluginAdapter};
-pub use registry::{AdapterRegistry, ExtractError, Origin, ADAPTER_PATH_ENV};
+pub use registry::{adapter_names_match, AdapterRegistry, ExtractError, Origin, ADAPTER_PATH_ENV};
 pub use spec::{bounds_violations, check_violations, evaluate, evaluate_checks};
 pub use types::{
-    AdapterInfo, AdapterInput, AdapterOutput, HintParseError, Metric, MetricHint, Polarity, Stream,
+    AdapterFailure, AdapterInfo, AdapterInput, AdapterOutput, HintParseError, Metric, MetricHint,
+    Polarity, Stream,
 };
 
 /// What [`export_adapter!`] expands to refers to these; not part of the public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::export::{extract_guarded, root_module};
+    pub use crate::export::{extract_guarded, root_module, try_extract_guarded};
     pub use abi_stable::library::{
         __call_root_module_loader as call_root_module_loader, CheckTypeLayout, LibHeader,
         RootModuleResult,

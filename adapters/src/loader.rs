@@ -7,7 +7,7 @@ use abi_stable::std_types::RSlice;
 use thiserror::Error;
 
 use crate::ffi::{AdapterModRef, FfiAdapterInput, FfiMetricHint, ABI_VERSION, INTERFACE_VERSION};
-use crate::types::{AdapterInfo, AdapterInput, AdapterOutput};
+use crate::types::{AdapterFailure, AdapterInfo, AdapterInput, AdapterOutput};
 
 /// A plugin could not be loaded.
 #[derive(Debug, Error)]
@@ -194,17 +194,42 @@ impl PluginAdapter {
     /// The message of a panic the plugin caught at its boundary.
     pub fn try_extract(&self, input: &AdapterInput) -> Result<AdapterOutput, String> {
         let hints: Vec<FfiMetricHint> = input.hints.iter().map(FfiMetricHint::from).collect();
-        let ffi_input = FfiAdapterInput {
-            stdout: input.stdout.as_str().into(),
-            stderr: input.stderr.as_str().into(),
-            exit_code: input.exit_code.into(),
-            hints: RSlice::from_slice(&hints),
-        };
         let extract = self.module.extract();
-        extract(&ffi_input)
+        extract(&ffi_input(input, &hints))
             .into_result()
             .map(AdapterOutput::from)
             .map_err(|e| e.into_string())
+    }
+
+    /// Runs the plugin's [`Adapter::try_extract`](crate::Adapter::try_extract), or its
+    /// `extract` when the plugin predates `try_extract` (it then never fails).
+    ///
+    /// # Errors
+    ///
+    /// The message of a panic the plugin caught at its boundary; the inner `Err` is the
+    /// adapter's own failure.
+    pub fn try_extract_typed(
+        &self,
+        input: &AdapterInput,
+    ) -> Result<Result<AdapterOutput, AdapterFailure>, String> {
+        let Some(try_extract) = self.module.try_extract() else {
+            return self.try_extract(input).map(Ok);
+        };
+        let hints: Vec<FfiMetricHint> = input.hints.iter().map(FfiMetricHint::from).collect();
+        match try_extract(&ffi_input(input, &hints)).into_result() {
+            Ok(out) => Ok(Ok(out.into())),
+            Err(failure) => failure.into_failure().map(Err),
+        }
+    }
+}
+
+/// The FFI view of `input`, borrowing it and its converted `hints`.
+fn ffi_input<'a>(input: &'a AdapterInput, hints: &'a [FfiMetricHint]) -> FfiAdapterInput<'a> {
+    FfiAdapterInput {
+        stdout: input.stdout.as_str().into(),
+        stderr: input.stderr.as_str().into(),
+        exit_code: input.exit_code.into(),
+        hints: RSlice::from_slice(hints),
     }
 }
 

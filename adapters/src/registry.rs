@@ -10,7 +10,7 @@ use thiserror::Error;
 use crate::adapter::Adapter;
 use crate::export::panic_message;
 use crate::loader::{LoadError, PluginAdapter};
-use crate::types::{AdapterInfo, AdapterInput, AdapterOutput};
+use crate::types::{AdapterFailure, AdapterInfo, AdapterInput, AdapterOutput};
 
 /// Environment variable with extra plugin locations: `:`-separated directories or files.
 pub const ADAPTER_PATH_ENV: &str = "KTSTR_ADAPTER_PATH";
@@ -71,6 +71,13 @@ impl Entry {
         match self {
             Entry::BuiltIn(..) => Origin::BuiltIn,
             Entry::Plugin(p) => Origin::Plugin(p.path()),
+        }
+    }
+
+    fn panicked(&self, message: String) -> ExtractError {
+        ExtractError::Panicked {
+            name: self.info().name.clone(),
+            message,
         }
     }
 }
@@ -166,8 +173,46 @@ impl AdapterRegistry {
     /// [`ExtractError::UnknownAdapter`] when no adapter has that name,
     /// [`ExtractError::Panicked`] when it panicked.
     pub fn extract(&self, name: &str, input: &AdapterInput) -> Result<AdapterOutput, ExtractError> {
-        let entry = self
-            .entry(name)
+        let entry = self.known_entry(name)?;
+        let mut out = match entry {
+            Entry::BuiltIn(_, adapter) => catch_unwind(AssertUnwindSafe(|| adapter.extract(input)))
+                .map_err(|p| entry.panicked(panic_message(p.as_ref())))?,
+            Entry::Plugin(plugin) => plugin.try_extract(input).map_err(|m| entry.panicked(m))?,
+        };
+        out.apply_hint_units(&input.hints);
+        Ok(out)
+    }
+
+    /// Runs the adapter `name`'s [`Adapter::try_extract`] on `input`: like
+    /// [`extract`](Self::extract), but the adapter's own failures (it cannot run here, or it
+    /// read no stream) come back as the inner `Err` instead of as details.
+    ///
+    /// # Errors
+    ///
+    /// As [`extract`](Self::extract).
+    pub fn try_extract(
+        &self,
+        name: &str,
+        input: &AdapterInput,
+    ) -> Result<Result<AdapterOutput, AdapterFailure>, ExtractError> {
+        let entry = self.known_entry(name)?;
+        let result = match entry {
+            Entry::BuiltIn(_, adapter) => {
+                catch_unwind(AssertUnwindSafe(|| adapter.try_extract(input)))
+                    .map_err(|p| entry.panicked(panic_message(p.as_ref())))?
+            }
+            Entry::Plugin(plugin) => plugin
+                .try_extract_typed(input)
+                .map_err(|m| entry.panicked(m))?,
+        };
+        Ok(result.map(|mut out| {
+            out.apply_hint_units(&input.hints);
+            out
+        }))
+    }
+
+    fn known_entry(&self, name: &str) -> Result<&Entry, ExtractError> {
+        self.entry(name)
             .ok_or_else(|| ExtractError::UnknownAdapter {
                 name: name.to_string(),
                 available: self
@@ -176,29 +221,19 @@ impl AdapterRegistry {
                     .map(|e| e.info().name.as_str())
                     .collect::<Vec<_>>()
                     .join(", "),
-            })?;
-        let panicked = |message| ExtractError::Panicked {
-            name: entry.info().name.clone(),
-            message,
-        };
-        let mut out = match entry {
-            Entry::BuiltIn(_, adapter) => catch_unwind(AssertUnwindSafe(|| adapter.extract(input)))
-                .map_err(|p| panicked(panic_message(p.as_ref())))?,
-            Entry::Plugin(plugin) => plugin.try_extract(input).map_err(panicked)?,
-        };
-        out.apply_hint_units(&input.hints);
-        Ok(out)
+            })
     }
 
     fn entry(&self, name: &str) -> Option<&Entry> {
         self.entries
             .iter()
-            .find(|e| same_name(&e.info().name, name))
+            .find(|e| adapter_names_match(&e.info().name, name))
     }
 
     fn insert(&mut self, entry: Entry) -> &Entry {
         let name = entry.info().name.clone();
-        self.entries.retain(|e| !same_name(&e.info().name, &name));
+        self.entries
+            .retain(|e| !adapter_names_match(&e.info().name, &name));
         self.entries.push(entry);
         self.entries.last().expect("just pushed")
     }
@@ -215,8 +250,9 @@ impl fmt::Debug for AdapterRegistry {
     }
 }
 
-/// Adapter names are equal ignoring ASCII case, `_` and `-`.
-fn same_name(a: &str, b: &str) -> bool {
+/// Whether two adapter names name the same adapter: equal ignoring ASCII case, `_` and `-`
+/// (`llm_extract` is `LlmExtract`).
+pub fn adapter_names_match(a: &str, b: &str) -> bool {
     fn key(s: &str) -> impl Iterator<Item = u8> + '_ {
         s.bytes()
             .filter(|b| !matches!(b, b'_' | b'-'))
@@ -304,6 +340,49 @@ mod tests {
         assert!(matches!(
             reg.extract("A", &input),
             Err(ExtractError::Panicked { .. })
+        ));
+    }
+
+    struct Unavailable;
+    impl Adapter for Unavailable {
+        fn info(&self) -> AdapterInfo {
+            Fixed("Unavailable").info()
+        }
+        fn extract(&self, _: &AdapterInput) -> AdapterOutput {
+            AdapterOutput::default()
+        }
+        fn try_extract(&self, _: &AdapterInput) -> Result<AdapterOutput, AdapterFailure> {
+            Err(AdapterFailure::Unavailable("no model".into()))
+        }
+    }
+
+    #[test]
+    fn try_extract_keeps_the_adapters_failure_apart() {
+        let reg = AdapterRegistry::new()
+            .with_builtin(Fixed("A"))
+            .with_builtin(Unavailable);
+        let hints: Vec<MetricHint> = vec!["lat:lower:us".parse().unwrap()];
+        let input = AdapterInput {
+            hints,
+            ..Default::default()
+        };
+        let out = reg.try_extract("a", &input).unwrap().unwrap();
+        assert_eq!(out.metrics[0].unit.as_deref(), Some("us"));
+        assert_eq!(
+            reg.try_extract("unavailable", &input).unwrap(),
+            Err(AdapterFailure::Unavailable("no model".into()))
+        );
+        let panics = AdapterInput {
+            stdout: "panic".into(),
+            ..Default::default()
+        };
+        assert!(matches!(
+            reg.try_extract("A", &panics),
+            Err(ExtractError::Panicked { .. })
+        ));
+        assert!(matches!(
+            reg.try_extract("B", &input),
+            Err(ExtractError::UnknownAdapter { .. })
         ));
     }
 

@@ -206,6 +206,19 @@ impl AdapterOutput {
     }
 }
 
+/// Why an adapter extracted nothing, when that is a failure rather than an output without
+/// metrics; [`Adapter::try_extract`](crate::Adapter::try_extract) returns it.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum AdapterFailure {
+    /// The adapter cannot run here at all (e.g. its model does not load), so no output can be
+    /// extracted; the reason says why and how to fix it.
+    #[error("{0}")]
+    Unavailable(String),
+    /// The adapter ran but could read none of the output's streams.
+    #[error("{0}")]
+    Failed(String),
+}
+
 /// An adapter's name, version and one-line description.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdapterInfo {

@@ -140,6 +140,8 @@ fn third_party_example_plugin_loads_by_path_and_gets_hint_units() {
         got,
         vec![("Time", 0.153, Some("s")), ("avg", 12.5, Some("ms"))]
     );
+    // The optional `try_extract` entry crosses the boundary too (here the default: `extract`).
+    assert_eq!(registry.try_extract("KeyValue", &input).unwrap(), Ok(out));
 }
 
 #[test]

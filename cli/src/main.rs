@@ -7,6 +7,7 @@ mod failure;
 mod guest_image;
 mod kernel_cmd;
 mod list_cmd;
+mod llm_extract;
 mod payload_judge;
 mod payloads;
 mod repeat;

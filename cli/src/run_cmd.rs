@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use crate::boot::{select_backend, BackendChoice};
 use crate::failure::{Failure, OrUsage, EXIT_FAILED};
+use crate::llm_extract::{self, PluginExtractor};
 use crate::payload_judge::{self, PayloadReport};
 use crate::scheduler_arg::{self, SchedulerArg, EEVDF};
 use crate::vm_run::{self, VmRequest};
@@ -71,6 +72,10 @@ struct RunRecord {
     topology_mismatches: Vec<String>,
     verdict: Verdict,
     payloads: Vec<PayloadReport>,
+    /// Findings about the payload output as a whole (LlmExtract: outputs of no
+    /// known payload, payloads with no output, frames lost on the wire).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    payload_findings: Vec<String>,
 }
 
 impl RunRecord {
@@ -130,7 +135,10 @@ pub(crate) fn run(a: RunArgs) -> CmdResult {
                 for m in &rec.topology_mismatches {
                     println!("  topology mismatch: {m}");
                 }
-                print!("{}", payload_judge::render(&rec.payloads));
+                print!(
+                    "{}",
+                    payload_judge::render(&rec.payloads, &rec.payload_findings)
+                );
                 println!();
             }
             records.push(rec);
@@ -226,7 +234,13 @@ fn run_one(
             .then(|| format!("{:?}", res.outcome.wire)),
     };
     let verdict = evaluate(&input);
-    let payloads = payload_judge::judge(scenario, &res.outcome.messages, registry);
+    let judgement = payload_judge::judge(
+        scenario,
+        &res.outcome.messages,
+        registry,
+        &PluginExtractor::new(registry),
+        llm_extract::wire_health(&res.outcome.wire),
+    );
     Ok(RunRecord {
         scenario: scenario.name.clone(),
         scheduler: sched.label(),
@@ -242,7 +256,8 @@ fn run_one(
             Vec::new()
         },
         verdict,
-        payloads,
+        payloads: judgement.reports,
+        payload_findings: judgement.findings,
     })
 }
 

@@ -9,6 +9,9 @@
 //! profile, which would compile llama.cpp a second time (~7 min, ~2 GB); this
 //! runs in the dev profile the tests already built (llama.cpp itself is always
 //! compiled optimized, RelWithDebInfo). Needs the model (scripts/fetch-model.sh).
+//!
+//! Besides wall time it prints the process CPU time per extraction: inference
+//! runs on one thread, so on a busy machine the CPU time is the steadier figure.
 
 use std::time::{Duration, Instant};
 
@@ -48,19 +51,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (name, text, hints) in CASES {
         let hints: Vec<String> = hints.iter().map(|h| h.to_string()).collect();
         let mut times = Vec::with_capacity(runs);
+        let mut cpu_times = Vec::with_capacity(runs);
         let mut last = None;
         for _ in 0..runs {
+            let cpu = cpu_time();
             let found = extract(&model, text, &hints)?;
+            cpu_times.push(cpu_time() - cpu);
             times.push(found.elapsed);
             last = Some(found);
         }
         times.sort();
+        cpu_times.sort();
         let found = last.expect("at least one run");
         println!(
-            "{name:<26} median {:>7.1} ms  min {:>7.1}  max {:>7.1}  ({runs} runs, {} prompt + {} answer tokens)",
+            "{name:<26} median {:>7.1} ms  min {:>7.1}  max {:>7.1}  cpu median {:>7.1} ms  ({runs} runs, {} prompt + {} answer tokens)",
             ms(times[times.len() / 2]),
             ms(times[0]),
             ms(times[times.len() - 1]),
+            ms(cpu_times[cpu_times.len() / 2]),
             found.prompt_tokens,
             found.tokens,
         );
@@ -79,11 +87,22 @@ fn ms(d: Duration) -> f64 {
 
 /// The process's peak resident set size, from getrusage.
 fn peak_rss_mb() -> f64 {
+    // ru_maxrss is in KiB on Linux.
+    usage().ru_maxrss as f64 / 1024.0
+}
+
+/// User plus system CPU time the process has used so far.
+fn cpu_time() -> Duration {
+    let u = usage();
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(u.ru_utime) + tv(u.ru_stime)
+}
+
+fn usage() -> libc::rusage {
     // SAFETY: an all-zero `rusage` is a valid value of this plain C struct.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: `usage` is a valid, writable `rusage` for the call's duration.
     let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
     assert_eq!(rc, 0, "getrusage failed");
-    // ru_maxrss is in KiB on Linux.
-    usage.ru_maxrss as f64 / 1024.0
+    usage
 }

@@ -54,6 +54,20 @@ pub enum LoadError {
     /// The llama.cpp backend could not be initialized.
     #[error("failed to initialize the llama.cpp backend: {0}")]
     Backend(String),
+
+    /// llama.cpp was built for instruction-set extensions this CPU lacks; running
+    /// it would die with SIGILL.
+    #[error(
+        "llama.cpp was built for CPU extensions this CPU lacks: {missing}\n\
+         hint: rebuild without them: `{fix} cargo build -p ktstr-adapter-llm-extract-plugin` \
+         (the environment overrides .cargo/config.toml)"
+    )]
+    UnsupportedCpu {
+        /// The missing extensions, comma-separated (e.g. `avx2, fma`).
+        missing: String,
+        /// The build options that leave them out (e.g. `GGML_AVX2=OFF GGML_FMA=OFF`).
+        fix: String,
+    },
 }
 
 /// Why an extraction failed after the model loaded.

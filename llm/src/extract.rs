@@ -6,10 +6,12 @@ use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
 use llama_cpp_2::context::params::LlamaContextParams;
+use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate};
 use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;
+use llama_cpp_2::{LlamaStateSeqFlags, SeqState};
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 
 use crate::numbers::SourceNumbers;
@@ -65,6 +67,7 @@ pub fn extract(model: &Model, text: &str, hints: &[String]) -> Result<Extraction
     let (shown, truncated) = fit_text(&model.llama, text);
     let grammar = grammar::build(hints, &SourceNumbers::scan(shown).literals())?;
     let mut prompt = vocab.tokenize(prefix.as_bytes(), true, true);
+    let prefix_len = prompt.len();
     prompt.extend(vocab.tokenize(shown.as_bytes(), false, false));
     prompt.extend(vocab.tokenize(suffix.as_bytes(), false, true));
 
@@ -90,8 +93,10 @@ pub fn extract(model: &Model, text: &str, hints: &[String]) -> Result<Extraction
     };
 
     let mut batch = LlamaBatch::new(n_ctx, 1);
+    let cached = load_prefix(model, &mut ctx, &mut batch, &prompt[..prefix_len])?;
+    batch.clear();
     let last = prompt.len() - 1;
-    for (i, &token) in prompt.iter().enumerate() {
+    for (i, &token) in prompt.iter().enumerate().skip(cached) {
         add(&mut batch, token, i, i == last)?;
     }
     ctx.decode(&mut batch)
@@ -140,6 +145,50 @@ pub fn extract(model: &Model, text: &str, hints: &[String]) -> Result<Extraction
         truncated,
         elapsed: start.elapsed(),
     })
+}
+
+/// The KV cache of the prompt's beginning up to the source text (chat
+/// template, system prompt): the same for every extraction, so it is
+/// evaluated once per model and restored into later contexts.
+pub(crate) struct PrefixState {
+    tokens: Vec<LlamaToken>,
+    state: SeqState,
+}
+
+/// Puts `prefix` into the cache of `ctx` (sequence 0, from position 0):
+/// restored when an earlier extraction saved it, else decoded and saved.
+/// Returns how many prompt tokens are now in the cache.
+fn load_prefix(
+    model: &Model,
+    ctx: &mut LlamaContext<'_>,
+    batch: &mut LlamaBatch,
+    prefix: &[LlamaToken],
+) -> Result<usize, LlmError> {
+    if prefix.is_empty() {
+        return Ok(0);
+    }
+    let mut saved = model.prefix.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(saved) = saved.as_ref().filter(|s| s.tokens == prefix) {
+        if ctx.state_seq_set(&saved.state, 0).is_ok() {
+            return Ok(prefix.len());
+        }
+        // A failed restore may leave part of the state behind: start clean.
+        ctx.clear_kv_cache();
+    }
+    batch.clear();
+    for (i, &token) in prefix.iter().enumerate() {
+        add(batch, token, i, false)?;
+    }
+    ctx.decode(batch)
+        .map_err(|e| LlmError::Decode(e.to_string()))?;
+    // Not saving only costs the next extraction the same decode.
+    if let Ok(state) = ctx.state_seq_get(0, LlamaStateSeqFlags::empty()) {
+        *saved = Some(PrefixState {
+            tokens: prefix.to_vec(),
+            state,
+        });
+    }
+    Ok(prefix.len())
 }
 
 /// Splits the model's pairs into values that occur in the text and one

@@ -18,6 +18,12 @@
 //! it is equal within a relative 1e-9. No unit scaling is admitted. A value
 //! that does not match is dropped with a detail naming it.
 //!
+//! The pipeline that applies LlmExtract to a run's payload outputs is the
+//! crate `ktstr-llm-pipeline`, re-exported as [`pipeline`] with
+//! [`ModelExtractor`](pipeline::ModelExtractor) added; `ktstr` depends on that
+//! crate alone and runs the model in its LlmExtract plugin, so it does not link
+//! llama.cpp.
+//!
 //! ```no_run
 //! use ktstr_llm::{extract, resolve_model_path, Model};
 //!
@@ -29,6 +35,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod cpu;
 mod error;
 mod extract;
 mod grammar;

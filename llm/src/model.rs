@@ -11,6 +11,7 @@ use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::LlamaModel;
 
+use crate::extract::PrefixState;
 use crate::LoadError;
 
 /// A loaded model, shared by every extraction in the process.
@@ -19,6 +20,8 @@ pub struct Model {
     /// Serializes context creation: llama.cpp mutates the model while it
     /// builds a context, so two contexts must not be built at once.
     pub(crate) context_lock: Mutex<()>,
+    /// The evaluated beginning every prompt shares (see `extract::load_prefix`).
+    pub(crate) prefix: Mutex<Option<PrefixState>>,
     path: PathBuf,
     load_time: Duration,
 }
@@ -43,7 +46,9 @@ impl Model {
     ///
     /// [`LoadError::NotFound`] or [`LoadError::Io`] when the file cannot be
     /// read, [`LoadError::Corrupt`] when it is not a GGUF model llama.cpp can
-    /// load, [`LoadError::Backend`] when llama.cpp cannot start.
+    /// load, [`LoadError::Backend`] when llama.cpp cannot start,
+    /// [`LoadError::UnsupportedCpu`] when llama.cpp was built for CPU
+    /// extensions this machine lacks.
     pub fn load(path: &Path) -> Result<Arc<Model>, LoadError> {
         static MEMO: OnceLock<Memo> = OnceLock::new();
         let memo = MEMO.get_or_init(Memo::default);
@@ -83,6 +88,9 @@ pub(crate) fn backend() -> Result<&'static LlamaBackend, LoadError> {
 
 fn load_uncached(path: &Path) -> Result<Model, LoadError> {
     let start = Instant::now();
+    // Before llama.cpp runs any code (its backend init already uses the build's
+    // instruction set).
+    crate::cpu::check()?;
     check_magic(path)?;
     let backend = backend()?;
     let llama =
@@ -95,6 +103,7 @@ fn load_uncached(path: &Path) -> Result<Model, LoadError> {
     Ok(Model {
         llama,
         context_lock: Mutex::new(()),
+        prefix: Mutex::new(None),
         path: path.to_owned(),
         load_time: start.elapsed(),
     })
