@@ -268,7 +268,8 @@ fn vm_end(o: &VmOutcome) -> VmEnd {
         VmExit::Timeout { last_lines, .. } => VmEnd::Timeout {
             last_lines: last_lines.clone(),
         },
-        VmExit::NoResult { last_lines, .. } => VmEnd::NoResult {
+        VmExit::NoResult { status, last_lines } => VmEnd::NoResult {
+            status: status.clone(),
             last_lines: last_lines.clone(),
         },
         VmExit::Interrupted => VmEnd::Interrupted,

@@ -66,6 +66,9 @@ pub enum VmEnd {
     },
     /// The VM exited without the guest's final message.
     NoResult {
+        /// How the VM ended, as the backend saw it (e.g. a triple fault,
+        /// every vCPU halted, QEMU's exit status).
+        status: String,
         /// The last console lines.
         last_lines: Vec<String>,
     },

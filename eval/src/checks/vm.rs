@@ -26,9 +26,12 @@ pub(crate) fn check(ctx: &Ctx<'_>) -> CheckResult {
             )
             .evidence(last_lines.iter().cloned()),
         ),
-        VmEnd::NoResult { last_lines } => details.push(
-            Detail::new(DetailKind::VmFailure, "vm exited without a result")
-                .evidence(last_lines.iter().cloned()),
+        VmEnd::NoResult { status, last_lines } => details.push(
+            Detail::new(
+                DetailKind::VmFailure,
+                format!("vm exited without a result: {status}"),
+            )
+            .evidence(last_lines.iter().cloned()),
         ),
         VmEnd::Interrupted => details.push(Detail::new(DetailKind::VmFailure, "run interrupted")),
     }
