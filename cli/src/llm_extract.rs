@@ -202,7 +202,7 @@ fn slot(invocation: u32, p: &Payload) -> Slot {
 #[cfg(test)]
 mod tests {
     use ktstr_adapters::{Adapter, AdapterInfo};
-    use ktstr_model::{PayloadBounds, PayloadHint, PayloadStart};
+    use ktstr_model::{PayloadBounds, PayloadHint};
 
     use super::*;
 
@@ -243,23 +243,14 @@ mod tests {
     }
 
     fn payload(name: &str, adapter: &str) -> Payload {
-        Payload {
-            name: name.into(),
-            binary: "/bin/true".into(),
-            args: Vec::new(),
-            cgroup: None,
-            timeout_ms: 1000,
-            start: PayloadStart::AtStart,
-            output_file: None,
-            adapter: adapter.into(),
-            hints: vec![PayloadHint {
-                name: "time".into(),
-                polarity: None,
-                unit: Some("s".into()),
-            }],
-            checks: Vec::new(),
-            bounds: None,
-        }
+        let mut p = Payload::new(name, "/bin/true", adapter);
+        p.timeout_ms = 1000;
+        p.hints = vec![PayloadHint {
+            name: "time".into(),
+            polarity: None,
+            unit: Some("s".into()),
+        }];
+        p
     }
 
     fn result(invocation: u32, stdout: &str, stderr: &str) -> PayloadResult {

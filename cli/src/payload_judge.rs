@@ -213,7 +213,7 @@ pub(crate) fn render(reports: &[PayloadReport], findings: &[String]) -> String {
 mod tests {
     use ktstr_adapter_json::JsonAdapter;
     use ktstr_llm_pipeline::{ExtractError, Outcome};
-    use ktstr_model::{Payload, PayloadHint, PayloadStart};
+    use ktstr_model::{Payload, PayloadHint};
 
     use super::*;
 
@@ -229,23 +229,15 @@ mod tests {
     }
 
     fn payload(name: &str, adapter: &str, checks: Vec<PayloadCheck>) -> Payload {
-        Payload {
-            name: name.into(),
-            binary: "/bin/true".into(),
-            args: Vec::new(),
-            cgroup: None,
-            timeout_ms: 1000,
-            start: PayloadStart::AtStart,
-            output_file: None,
-            adapter: adapter.into(),
-            hints: vec![PayloadHint {
-                name: "time".into(),
-                polarity: None,
-                unit: None,
-            }],
-            checks,
-            bounds: None,
-        }
+        let mut p = Payload::new(name, "/bin/true", adapter);
+        p.timeout_ms = 1000;
+        p.hints = vec![PayloadHint {
+            name: "time".into(),
+            polarity: None,
+            unit: None,
+        }];
+        p.checks = checks;
+        p
     }
 
     fn result(invocation: u32, stdout: &str, exit_code: i32) -> Message {

@@ -46,6 +46,37 @@ pub struct Payload {
     pub bounds: Option<PayloadBounds>,
 }
 
+impl Payload {
+    /// A payload with no arguments, run at the scenario start in the root
+    /// cgroup with the default timeout; set the other fields as needed.
+    ///
+    /// ```
+    /// use ktstr_model::Payload;
+    /// let mut p = Payload::new("hackbench", "hackbench", "llm_extract");
+    /// p.args = vec!["-l".into(), "100".into()];
+    /// assert_eq!(p.timeout_ms, ktstr_model::DEFAULT_PAYLOAD_TIMEOUT_MS);
+    /// ```
+    pub fn new(
+        name: impl Into<String>,
+        binary: impl Into<String>,
+        adapter: impl Into<String>,
+    ) -> Self {
+        Payload {
+            name: name.into(),
+            binary: binary.into(),
+            args: Vec::new(),
+            cgroup: None,
+            timeout_ms: DEFAULT_PAYLOAD_TIMEOUT_MS,
+            start: PayloadStart::default(),
+            output_file: None,
+            adapter: adapter.into(),
+            hints: Vec::new(),
+            checks: Vec::new(),
+            bounds: None,
+        }
+    }
+}
+
 fn default_timeout_ms() -> u64 {
     DEFAULT_PAYLOAD_TIMEOUT_MS
 }
