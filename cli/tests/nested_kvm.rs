@@ -20,15 +20,13 @@ use std::time::Duration;
 
 use ktstr_vmm::initramfs::InitramfsBuilder;
 
-/// Where fetch-nested.sh puts the L1 kernel, modules and busybox.
+/// Where fetch-nested.sh puts the L1 kernel, modules and busybox: `nested/`
+/// in the kernel cache's root.
 fn nested_cache() -> PathBuf {
-    let base = std::env::var_os("KTSTR_CACHE_DIR")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("ktstr")))
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/ktstr")
-        });
-    base.join("nested")
+    ktstr_kernel::KernelCache::default_location()
+        .expect("a cache directory (KTSTR_CACHE_DIR, XDG_CACHE_HOME or HOME)")
+        .root()
+        .join("nested")
 }
 
 /// The newest cached kernel's directory and id.

@@ -91,14 +91,13 @@ impl KvmBackend {
                 return Err(unavailable(format!("`/dev/kvm` lacks {cap:?}")));
             }
         }
-        let cpuid = kvm
+        let mut cpuid = kvm
             .get_supported_cpuid(KVM_MAX_CPUID_ENTRIES)
             .map_err(|e| unavailable(format!("failed to read the supported CPUID: {e}")))?
             .as_slice()
             .to_vec();
         vendor_of(&cpuid).map_err(|e| unavailable(e.to_string()))?;
         let tsc_deadline = kvm.check_extension(kvm_ioctls::Cap::TscDeadlineTimer);
-        let mut cpuid = cpuid;
         for e in cpuid.iter_mut().filter(|e| e.function == 1) {
             // KVM leaves these to the VMM. Without the hypervisor bit Linux
             // ignores the KVM leaves (no kvmclock: it then tries to calibrate
