@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Subcommand;
-use ktstr_kernel::{indicatif_progress, BuildOptions, KernelCache, KernelSource, ResolvedKernel};
+use ktstr_kernel::{
+    indicatif_progress, BuildOptions, Flavor, KernelCache, KernelSource, ResolvedKernel,
+};
 
 use crate::failure::{Failure, OrUsage};
 use crate::CmdResult;
@@ -23,6 +25,10 @@ pub(crate) enum KernelCommand {
         /// Parallel make jobs (default: all CPUs).
         #[arg(long)]
         jobs: Option<usize>,
+        /// `default` (lean, what production schedulers need) or `debug`
+        /// (adds lockdep and sleep-in-atomic checks).
+        #[arg(long, default_value = "default")]
+        flavor: Flavor,
     },
     /// List cached kernels.
     List {
@@ -74,9 +80,11 @@ pub(crate) fn run(cmd: KernelCommand) -> CmdResult {
             source,
             force,
             jobs,
+            flavor,
         } => {
             let mut opts = BuildOptions {
                 force,
+                flavor,
                 ..BuildOptions::default()
             };
             if let Some(dir) = source {
@@ -88,9 +96,10 @@ pub(crate) fn run(cmd: KernelCommand) -> CmdResult {
             let mut progress = indicatif_progress();
             let k = cache.build(&opts, &mut progress).or_usage()?;
             println!(
-                "kernel {} ({}) cached in {} — built in {:.0} s (kernel {:.0} s, schedulers {:.0} s), bzImage {:.1} MB, schedulers: {}",
+                "kernel {} ({}, {}) cached in {} — built in {:.0} s (kernel {:.0} s, schedulers {:.0} s), bzImage {:.1} MB, schedulers: {}",
                 k.id,
                 k.meta.version,
+                k.meta.flavor,
                 k.dir.display(),
                 k.meta.build_seconds,
                 k.meta.kernel_build_seconds,
@@ -102,7 +111,8 @@ pub(crate) fn run(cmd: KernelCommand) -> CmdResult {
         KernelCommand::List { json } => {
             let list = cache.list().or_usage()?;
             if json {
-                crate::failure::print_json(&list)?;
+                let entries: Vec<_> = list.iter().map(ListedKernel::of).collect();
+                crate::failure::print_json(&entries)?;
             } else if list.is_empty() {
                 println!(
                     "no cached kernels in {}; run `ktstr kernel build`",
@@ -111,9 +121,10 @@ pub(crate) fn run(cmd: KernelCommand) -> CmdResult {
             } else {
                 for k in list {
                     println!(
-                        "{}  {:<12} {:>6.1} MB  {}  [{}]",
+                        "{}  {:<12} {:<7} {:>6.1} MB  {}  [{}]",
                         k.id,
                         k.meta.version,
+                        k.meta.flavor,
                         k.meta.bzimage_bytes as f64 / 1e6,
                         k.meta.source,
                         k.meta.schedulers.join(" ")
@@ -131,4 +142,31 @@ pub(crate) fn run(cmd: KernelCommand) -> CmdResult {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One entry of `ktstr kernel list --json`: the cache entry, its `.config`
+/// options and which of the flavour's required options it misses (empty for
+/// every entry the builder installed).
+#[derive(serde::Serialize)]
+struct ListedKernel<'a> {
+    #[serde(flatten)]
+    kernel: &'a ktstr_kernel::CachedKernel,
+    config: std::collections::BTreeMap<String, String>,
+    unmet_requirements: Vec<String>,
+}
+
+impl<'a> ListedKernel<'a> {
+    fn of(kernel: &'a ktstr_kernel::CachedKernel) -> ListedKernel<'a> {
+        let text = std::fs::read_to_string(kernel.config()).unwrap_or_default();
+        let unmet_requirements = match ktstr_kernel::check_flavor_config(kernel.meta.flavor, &text) {
+            Ok(()) => Vec::new(),
+            Err(ktstr_kernel::KernelError::MissingOptions(missing)) => missing,
+            Err(other) => vec![other.to_string()],
+        };
+        ListedKernel {
+            kernel,
+            config: ktstr_kernel::parse_config(&text),
+            unmet_requirements,
+        }
+    }
 }

@@ -13,7 +13,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use crate::cache::{BZIMAGE, CONFIG, META_FILE, SCHEDULERS_DIR, SYSTEM_MAP, VMLINUX};
 use crate::run::{make, run_captured, run_streamed, BuildLock};
 use crate::source::{cache_id_for, fragment_sha256};
-use crate::{config, CachedKernel, KernelCache, KernelError, KernelMeta, KernelSource};
+use crate::{config, CachedKernel, Flavor, KernelCache, KernelError, KernelMeta, KernelSource};
 
 /// The example schedulers built from the kernel's `tools/sched_ext`.
 pub const SCHEDULERS: &[&str] = &["scx_simple", "scx_qmap", "scx_central", "scx_flatcg"];
@@ -30,6 +30,8 @@ pub struct BuildOptions {
     pub force: bool,
     /// Parallel make jobs (`-j`); 0 is treated as 1.
     pub jobs: usize,
+    /// Which configuration: the lean default or the lockdep debug kernel.
+    pub flavor: Flavor,
 }
 
 impl Default for BuildOptions {
@@ -39,6 +41,7 @@ impl Default for BuildOptions {
             source: KernelSource::default(),
             force: false,
             jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            flavor: Flavor::Default,
         }
     }
 }
@@ -75,7 +78,8 @@ impl KernelCache {
     ) -> Result<CachedKernel, KernelError> {
         let started = Instant::now();
         let identity = opts.source.identity()?;
-        let id = cache_id_for(&identity, config::FRAGMENT);
+        let fragment = opts.flavor.fragment();
+        let id = cache_id_for(&identity, &fragment);
         if !opts.force {
             if let Some(kernel) = self.lookup(&id)? {
                 return Ok(cached(kernel, progress));
@@ -103,7 +107,7 @@ impl KernelCache {
         let jobs = format!("-j{}", opts.jobs.max(1));
 
         progress(BuildEvent::Stage("configure".to_owned()));
-        configure(&src, &dirs, progress)?;
+        configure(&src, &dirs, opts.flavor, progress)?;
 
         progress(BuildEvent::Stage("build kernel".to_owned()));
         let kernel_started = Instant::now();
@@ -127,7 +131,8 @@ impl KernelCache {
             id: id.clone(),
             version: kernel_release(&src, &dirs.out)?,
             source: identity,
-            fragment_sha256: fragment_sha256(),
+            fragment_sha256: fragment_sha256(&fragment),
+            flavor: opts.flavor,
             build_seconds: started.elapsed().as_secs_f64(),
             kernel_build_seconds: kernel_seconds,
             scheduler_build_seconds: scx_seconds,
@@ -258,10 +263,11 @@ fn extract(
 fn configure(
     src: &Path,
     dirs: &BuildDirs,
+    flavor: Flavor,
     progress: &mut dyn FnMut(BuildEvent),
 ) -> Result<(), KernelError> {
     let fragment = dirs.root.join("ktstr.fragment");
-    fs::write(&fragment, config::FRAGMENT).map_err(KernelError::io("write", &fragment))?;
+    fs::write(&fragment, flavor.fragment()).map_err(KernelError::io("write", &fragment))?;
 
     let mut cmd = make();
     cmd.arg("-C").arg(src).arg(dirs.o_arg()).arg("tinyconfig");
@@ -285,7 +291,7 @@ fn configure(
 
     let config_path = dirs.out.join(".config");
     let text = fs::read_to_string(&config_path).map_err(KernelError::io("read", &config_path))?;
-    config::check_config(&text)
+    config::check_flavor_config(flavor, &text)
 }
 
 /// Builds `tools/sched_ext` against the new vmlinux and checks every
@@ -397,6 +403,7 @@ mod tests {
             source,
             force: false,
             jobs: 1,
+            flavor: Flavor::Default,
         };
         let got = cache.build(&opts, &mut |e| events.push(e)).unwrap();
         assert_eq!(got, entry);
@@ -423,7 +430,8 @@ mod tests {
             id: "abc".to_owned(),
             version: "6.12.1".to_owned(),
             source: "test".to_owned(),
-            fragment_sha256: fragment_sha256(),
+            fragment_sha256: fragment_sha256(crate::FRAGMENT),
+            flavor: Flavor::Default,
             build_seconds: 1.0,
             kernel_build_seconds: 1.0,
             scheduler_build_seconds: 0.0,
@@ -456,6 +464,7 @@ mod tests {
             source: KernelSource::DebianTarball(tarball),
             force: false,
             jobs: 1,
+            flavor: Flavor::Default,
         };
         let err = cache.build(&opts, &mut |_| {}).unwrap_err();
         let KernelError::BuildFailed { stage, tail } = &err else {

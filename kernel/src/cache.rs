@@ -31,6 +31,10 @@ pub struct KernelMeta {
     pub source: String,
     /// SHA-256 of the kconfig fragment the kernel was configured with.
     pub fragment_sha256: String,
+    /// The configuration flavour (entries written before flavours existed
+    /// are `default`).
+    #[serde(default)]
+    pub flavor: crate::Flavor,
     /// Wall time of the whole build (extract, configure, kernel, schedulers).
     pub build_seconds: f64,
     /// Wall time of `make bzImage`.
@@ -205,15 +209,35 @@ impl KernelCache {
         }
     }
 
-    /// The most recently built entry.
+    /// The most recently built entry of the default flavour, or, when the
+    /// cache holds only other flavours, the most recent of those.
     ///
     /// # Errors
     ///
     /// [`KernelError::NoKernel`] if the cache is empty.
     pub fn latest(&self) -> Result<CachedKernel, KernelError> {
+        let kernels = self.list()?;
+        let default = kernels
+            .iter()
+            .position(|k| k.meta.flavor == crate::Flavor::Default)
+            .unwrap_or(0);
+        kernels
+            .into_iter()
+            .nth(default)
+            .ok_or_else(|| KernelError::NoKernel {
+                cache: self.root.clone(),
+            })
+    }
+
+    /// The most recently built entry of `flavor`.
+    ///
+    /// # Errors
+    ///
+    /// [`KernelError::NoKernel`] if no entry of that flavour is cached.
+    pub fn latest_of(&self, flavor: crate::Flavor) -> Result<CachedKernel, KernelError> {
         self.list()?
             .into_iter()
-            .next()
+            .find(|k| k.meta.flavor == flavor)
             .ok_or_else(|| KernelError::NoKernel {
                 cache: self.root.clone(),
             })
@@ -325,6 +349,7 @@ pub(crate) mod tests {
             version: "6.12.0".to_owned(),
             source: "test".to_owned(),
             fragment_sha256: "00".repeat(32),
+            flavor: crate::Flavor::Default,
             build_seconds: 1.0,
             kernel_build_seconds: 0.5,
             scheduler_build_seconds: 0.25,

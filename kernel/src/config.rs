@@ -82,7 +82,17 @@ fn unmet(requirements: &[Requirement], config_text: &str) -> Vec<String> {
 ///
 /// [`KernelError::MissingOptions`] listing every unmet requirement.
 pub fn check_config(config_text: &str) -> Result<(), KernelError> {
-    let missing = unmet_requirements(config_text);
+    check_flavor_config(crate::Flavor::Default, config_text)
+}
+
+/// Checks `config_text` against every requirement of `flavor` (for
+/// [`crate::Flavor::Debug`], lockdep on top of [`REQUIRED`]).
+///
+/// # Errors
+///
+/// [`KernelError::MissingOptions`] listing every unmet requirement.
+pub fn check_flavor_config(flavor: crate::Flavor, config_text: &str) -> Result<(), KernelError> {
+    let missing = unmet(&flavor.requirements(), config_text);
     if missing.is_empty() {
         Ok(())
     } else {
@@ -146,11 +156,18 @@ mod tests {
     #[test]
     fn every_required_option_is_asked_for_by_the_fragment() {
         // An option required but not in the fragment only holds by luck of
-        // tinyconfig defaults or `select`s; ACPI_NUMA is selected on x86.
+        // tinyconfig defaults or `select`s. These are selected by options
+        // the fragment sets: ACPI_NUMA on x86 with NUMA, PREEMPTION and
+        // PREEMPT_RCU by PREEMPT.
+        const SELECTED: &[&str] = &[
+            "CONFIG_ACPI_NUMA",
+            "CONFIG_PREEMPTION",
+            "CONFIG_PREEMPT_RCU",
+        ];
         let fragment = parse_config(FRAGMENT);
         for req in parse_requirements(REQUIRED) {
             if let Requirement::Equals(name, value) = req {
-                if name == "CONFIG_ACPI_NUMA" {
+                if SELECTED.contains(&name.as_str()) {
                     continue;
                 }
                 assert_eq!(

@@ -26,6 +26,7 @@ mod build;
 mod cache;
 mod config;
 mod error;
+mod flavor;
 mod progress;
 mod resolve;
 mod run;
@@ -34,9 +35,12 @@ mod source;
 pub use build::{BuildEvent, BuildOptions, SCHEDULERS};
 pub use cache::{CachedKernel, KernelCache, KernelMeta};
 pub use config::{
-    check_config, config_has_sched_ext, parse_config, unmet_requirements, FRAGMENT, REQUIRED,
+    check_config, check_flavor_config, config_has_sched_ext, parse_config, unmet_requirements,
+    FRAGMENT, REQUIRED,
 };
 pub use error::KernelError;
+pub use flavor::{Flavor, UnknownFlavor, DEBUG_FRAGMENT, DEBUG_REQUIRED};
 pub use progress::indicatif_progress;
 pub use resolve::{check_kernel_image, ResolvedKernel};
-pub use source::{cache_id, KernelSource, DEFAULT_TARBALL};
+pub use run::{run_streamed, BuildLock, TAIL_LINES};
+pub use source::{cache_id, flavor_cache_id, KernelSource, DEFAULT_TARBALL};

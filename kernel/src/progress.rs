@@ -110,8 +110,12 @@ impl Drop for Renderer {
     }
 }
 
-/// The target of a kbuild-style step line (`  CC      kernel/sched/core.o`).
+/// The target of a kbuild-style step line (`  CC      kernel/sched/core.o`)
+/// or of a cargo one (`   Compiling libbpf-sys v1.5.0`).
 fn build_step(line: &str) -> Option<&str> {
+    if let Some(krate) = line.trim_start().strip_prefix("Compiling ") {
+        return Some(krate.trim());
+    }
     let rest = line.strip_prefix("  ")?;
     let (tag, target) = rest.split_once(' ')?;
     let is_tag = !tag.is_empty()
@@ -151,6 +155,10 @@ mod tests {
         assert_eq!(
             build_step("  HOSTCC  scripts/basic/fixdep"),
             Some("scripts/basic/fixdep")
+        );
+        assert_eq!(
+            build_step("   Compiling libbpf-sys v1.5.0"),
+            Some("libbpf-sys v1.5.0")
         );
         assert_eq!(build_step("make[1]: Entering directory '/x'"), None);
         assert_eq!(build_step("  warning: something"), None);

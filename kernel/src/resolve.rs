@@ -55,7 +55,9 @@ impl ResolvedKernel {
 }
 
 impl KernelCache {
-    /// Resolves a kernel spec: `None` is the newest cached kernel; a value
+    /// Resolves a kernel spec: `None` is the newest cached kernel of the
+    /// default flavour; a flavour name (`default`, `debug`) the newest of
+    /// that flavour; a value
     /// that names an existing path (or contains `/`) is a kernel image or a
     /// directory holding one (a build tree or a cache entry); anything else
     /// is a cache id prefix.
@@ -75,6 +77,9 @@ impl KernelCache {
             return self.latest().map(ResolvedKernel::Cached);
         };
         let path = Path::new(spec);
+        if let (false, Ok(flavor)) = (path.exists(), spec.parse::<crate::Flavor>()) {
+            return self.latest_of(flavor).map(ResolvedKernel::Cached);
+        }
         if !path.exists() && !spec.contains('/') {
             return self.get(spec).map(ResolvedKernel::Cached);
         }

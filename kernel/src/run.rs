@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use crate::{BuildEvent, KernelError};
 
 /// How many trailing output lines a [`KernelError::BuildFailed`] carries.
-pub(crate) const TAIL_LINES: usize = 50;
+pub const TAIL_LINES: usize = 50;
 
 /// Environment a user's shell may carry that would change what the kernel
 /// or tools Makefiles do: another make's jobserver (from a parent make or
@@ -54,7 +54,7 @@ pub(crate) fn make() -> Command {
 ///
 /// [`KernelError::Spawn`] if it cannot start, [`KernelError::BuildFailed`]
 /// with the last [`TAIL_LINES`] lines if it exits unsuccessfully.
-pub(crate) fn run_streamed(
+pub fn run_streamed(
     stage: &str,
     mut cmd: Command,
     progress: &mut dyn FnMut(BuildEvent),
@@ -145,12 +145,18 @@ pub(crate) fn run_captured(stage: &str, mut cmd: Command) -> Result<String, Kern
 /// building the same kernel do not interleave makes in one tree. Released
 /// when dropped (the kernel drops flock locks when the file closes, so a
 /// crashed build never leaves a stale lock).
-pub(crate) struct BuildLock {
+pub struct BuildLock {
     _file: File,
 }
 
 impl BuildLock {
-    pub(crate) fn acquire(
+    /// Takes the lock at `path` (created if missing), telling `progress`
+    /// when it has to wait for another process that holds it.
+    ///
+    /// # Errors
+    ///
+    /// An I/O error creating or locking the file.
+    pub fn acquire(
         path: &Path,
         progress: &mut dyn FnMut(BuildEvent),
     ) -> Result<BuildLock, KernelError> {

@@ -6,7 +6,7 @@ use std::time::UNIX_EPOCH;
 
 use sha2::{Digest, Sha256};
 
-use crate::{config, KernelError};
+use crate::{Flavor, KernelError};
 
 /// Debian's `linux-source-6.12` package installs its tarball here.
 pub const DEFAULT_TARBALL: &str = "/usr/src/linux-source-6.12.tar.xz";
@@ -106,12 +106,21 @@ pub(crate) fn cache_id_for(identity: &str, fragment: &str) -> String {
 ///
 /// As [`KernelSource::identity`].
 pub fn cache_id(source: &KernelSource) -> Result<String, KernelError> {
-    Ok(cache_id_for(&source.identity()?, config::FRAGMENT))
+    flavor_cache_id(source, Flavor::Default)
 }
 
-/// SHA-256 of the fragment text, recorded in `meta.json`.
-pub(crate) fn fragment_sha256() -> String {
-    hex::encode(Sha256::digest(config::FRAGMENT.as_bytes()))
+/// The cache id a build of `source` in `flavor` gets.
+///
+/// # Errors
+///
+/// As [`KernelSource::identity`].
+pub fn flavor_cache_id(source: &KernelSource, flavor: Flavor) -> Result<String, KernelError> {
+    Ok(cache_id_for(&source.identity()?, &flavor.fragment()))
+}
+
+/// SHA-256 of a fragment text, recorded in `meta.json`.
+pub(crate) fn fragment_sha256(fragment: &str) -> String {
+    hex::encode(Sha256::digest(fragment.as_bytes()))
 }
 
 /// A digest of a tree's git HEAD: the HEAD file plus the ref it names, so a
