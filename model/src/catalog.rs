@@ -1,20 +1,23 @@
 //! The canned scenarios.
 //!
 //! Each runs 2–4 s with a handful of workers, because the guest may be emulated
-//! (TCG) on two host cores, and each is valid on any topology with at least two
-//! LLCs and four CPUs: cpusets are LLC ids or `split` parts, never fixed CPU lists.
+//! (TCG) on two host cores. Cpusets are LLC ids or `split` parts, never fixed CPU
+//! lists, and each scenario declares under `requires` what they need (at most four
+//! CPUs and two LLCs); it is valid on every topology that meets that.
 //!
 //! ```
-//! use ktstr_model::catalog;
+//! use ktstr_model::{catalog, preset};
 //! let steady = catalog::find("steady").unwrap();
 //! steady.validate(&"1,2,2,1".parse().unwrap()).unwrap();
+//! let split = catalog::find("cpuset-llc-split").unwrap();
+//! assert!(split.hostable(&preset("one-llc").unwrap().topology).is_err());
 //! assert!(catalog::catalog().iter().all(|s| s.name != "fault-freeze"));
 //! assert!(catalog::find("fault-freeze").is_some());
 //! ```
 
 use crate::{
     AffinityMode, CgroupSpec, CpusetSpec, Fault, HintPolarity, Hold, Op, Payload, PayloadCheck,
-    PayloadHint, PayloadStart, Policy, Scenario, WorkType, WorkerGroup,
+    PayloadHint, PayloadStart, Policy, Requirements, Scenario, WorkType, WorkerGroup,
 };
 
 /// The scenarios a full run executes, in a stable order.
@@ -68,6 +71,22 @@ fn llc(id: u32) -> CpusetSpec {
     CpusetSpec::Llcs(vec![id])
 }
 
+/// At least `n` CPUs: what `split` parts `of` up to `n` need.
+fn cpus(n: u32) -> Requirements {
+    Requirements {
+        min_cpus: n,
+        ..Requirements::NONE
+    }
+}
+
+/// At least `n` LLCs: what cpusets naming LLCs `0..n` need.
+fn llcs(n: u32) -> Requirements {
+    Requirements {
+        min_llcs: n,
+        ..Requirements::NONE
+    }
+}
+
 fn steady() -> Scenario {
     Scenario::builder("steady")
         .description("Two cgroups of spinners share every CPU; the baseline for fairness and gaps.")
@@ -97,6 +116,7 @@ fn mixed() -> Scenario {
 fn cpuset_llc_split() -> Scenario {
     Scenario::builder("cpuset-llc-split")
         .description("One cgroup per LLC, each confined to its LLC's CPUs.")
+        .requires(llcs(2))
         .cgroup("llc0", |c| c.cpuset(llc(0)).workers(2, WorkType::Spin))
         .cgroup("llc1", |c| c.cpuset(llc(1)).workers(2, WorkType::Spin))
         .build()
@@ -111,6 +131,7 @@ fn cpuset_swap() -> Scenario {
     };
     Scenario::builder("cpuset-swap")
         .description("Two cgroups on disjoint halves of the CPUs trade halves twice.")
+        .requires(cpus(2))
         .cgroup("a", |c| c.cpuset(split(0, 2)).workers(2, WorkType::Spin))
         .cgroup("b", |c| {
             c.cpuset(split(1, 2))
@@ -130,6 +151,7 @@ fn cpuset_change() -> Scenario {
     };
     Scenario::builder("cpuset-change")
         .description("A cgroup's cpuset shrinks to one part, grows to a node, then is cleared.")
+        .requires(cpus(4))
         .cgroup("a", |c| c.cpuset(split(0, 2)).workers(3, WorkType::Spin))
         .cgroup("b", |c| {
             c.cpuset(CpusetSpec::Overlap {
@@ -157,6 +179,7 @@ fn cgroup_churn() -> Scenario {
         .description(
             "A cgroup of spinners is removed and recreated every 250 ms beside a steady one.",
         )
+        .requires(cpus(2))
         .cgroup("base", |c| c.workers(2, WorkType::Spin))
         .step_ops(
             vec![Op::AddCgroup {
@@ -182,6 +205,7 @@ fn oversubscribe() -> Scenario {
     // exceeds two workers per CPU on purpose.
     Scenario::builder("oversubscribe")
         .description("Each half of the CPUs runs a cgroup of six spinners, several per CPU.")
+        .requires(cpus(2))
         .cgroup("a", |c| c.cpuset(split(0, 2)).workers(6, WorkType::Spin))
         .cgroup("b", |c| c.cpuset(split(1, 2)).workers(6, WorkType::Spin))
         .build()
@@ -215,6 +239,7 @@ fn nested() -> Scenario {
         .description(
             "Child cgroups on the two halves under one parent, and a third child added mid-run.",
         )
+        .requires(cpus(2))
         .cgroup("p", |c| c)
         .cgroup("p/base", |c| c.workers(1, WorkType::Spin))
         .cgroup("p/a", |c| c.cpuset(split(0, 2)).workers(2, WorkType::Spin))
@@ -287,6 +312,7 @@ fn cache_pressure() -> Scenario {
     let walk = |wss_kb| WorkType::CachePressure { wss_kb, stride: 64 };
     Scenario::builder("cache-pressure")
         .description("Working-set walkers pinned to each LLC and one free to roam.")
+        .requires(llcs(2))
         .cgroup("llc0", |c| c.cpuset(llc(0)).workers(2, walk(512)))
         .cgroup("llc1", |c| c.cpuset(llc(1)).workers(2, walk(2048)))
         .cgroup("wide", |c| c.workers(2, walk(1024)))
@@ -302,6 +328,7 @@ fn move_all() -> Scenario {
     };
     Scenario::builder("move-all")
         .description("Every task of one cgroup moves to another on the other half, and back.")
+        .requires(cpus(2))
         .cgroup("src", |c| c.cpuset(split(0, 2)).workers(3, WorkType::Spin))
         .cgroup("dst", |c| c.cpuset(split(1, 2)).workers(1, WorkType::Spin))
         .step_ops(mv("src", "dst"), Hold::Fraction(0.4))
@@ -317,6 +344,7 @@ fn fault_escape() -> Scenario {
         .description(
             "Two of four workers leave their cgroup and cpuset after 500 ms; the isolation check must fail.",
         )
+        .requires(cpus(2))
         .cgroup("jail", |c| {
             c.cpuset(split(0, 2))
                 .workers(2, WorkType::Spin)
@@ -396,6 +424,7 @@ fn fio() -> Scenario {
         .extend([exists("jobs.0.read.iops"), exists("jobs.0.write.iops")]);
     Scenario::builder("fio")
         .description("fio random read/write on tmpfs (JSON metrics) beside two spinners.")
+        .requires(cpus(2))
         .duration_ms(3000)
         .cgroup("io", |c| c.cpuset(split(0, 2)))
         .cgroup("bg", |c| c.cpuset(split(1, 2)).workers(2, WorkType::Spin))
@@ -525,6 +554,68 @@ mod tests {
                 peak_workers(s)
             );
         }
+    }
+
+    /// Every scenario anywhere in the catalog.
+    fn everything() -> Vec<Scenario> {
+        catalog()
+            .into_iter()
+            .chain(fault_scenarios())
+            .chain(payload_scenarios())
+            .collect()
+    }
+
+    #[test]
+    fn requirements_are_complete_on_every_preset_and_small_shape() {
+        let small = ["1,1,1,1", "1,1,1,2", "1,1,3,1", "1,3,1,1", "2,2,1,1"];
+        let topologies: Vec<crate::Topology> = crate::presets()
+            .iter()
+            .map(|p| p.topology)
+            .chain(small.iter().map(|t| t.parse().unwrap()))
+            .collect();
+        for s in everything() {
+            let mut hosts = 0;
+            for t in &topologies {
+                match s.hostable(t) {
+                    Ok(()) => hosts += 1,
+                    Err(e) if e.is_skip() => {}
+                    Err(e) => panic!("{} on {}: {e}", s.name, t.spec()),
+                }
+            }
+            assert!(hosts >= crate::presets().len() - 3, "{}: {hosts}", s.name);
+        }
+    }
+
+    #[test]
+    fn requirements_skip_with_the_reason() {
+        let topo = |name| crate::preset(name).unwrap().topology;
+        let reason = |scenario: &str, preset| {
+            find(scenario)
+                .unwrap()
+                .hostable(&topo(preset))
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            reason("cpuset-llc-split", "one-llc"),
+            "needs 2 LLCs, `1,1,8,1` has 1"
+        );
+        assert_eq!(
+            reason("cache-pressure", "tiny"),
+            "needs 2 LLCs, `1,1,2,1` has 1"
+        );
+        assert_eq!(
+            reason("cpuset-change", "smt-pair"),
+            "needs 4 CPUs, `1,1,1,2` has 2"
+        );
+        find("cpuset-change")
+            .unwrap()
+            .hostable(&topo("llc-pair"))
+            .unwrap();
+        find("steady")
+            .unwrap()
+            .hostable(&"1,1,1,1".parse().unwrap())
+            .unwrap();
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Types shared by the ktstr host and the guest runtime.
 //!
 //! - [`Topology`]: a requested CPU topology (`N,L,C,T`) and its validation;
+//! - [`presets`]: named topologies from 2 to 128 CPUs ([`Topology::parse_or_preset`]);
 //! - [`compare_topology`]: whether what a guest observed is the requested shape;
 //! - [`GuestPlan`]: what the guest runtime is asked to do, serialized into the initramfs.
 //!
@@ -16,6 +17,7 @@ pub mod catalog;
 mod cpulist;
 mod payload;
 mod plan;
+mod preset;
 mod scenario;
 mod topology;
 mod topology_match;
@@ -26,6 +28,7 @@ pub use payload::{
     DEFAULT_PAYLOAD_TIMEOUT_MS,
 };
 pub use plan::{GuestPlan, GuestTask, SchedulerLaunch, PLAN_PATH};
+pub use preset::{preset, presets, Preset};
 pub use scenario::*;
 pub use topology::{CpuPlace, Topology, TopologyError, MAX_CPUS};
 pub use topology_match::{compare_topology, TopologyMatch};

@@ -64,6 +64,18 @@ pub enum TopologyError {
         /// [`MAX_CPUS`].
         max: u32,
     },
+    /// Neither `N,L,C,T` nor the name of a preset (see [`Topology::parse_or_preset`]).
+    #[error(
+        "invalid topology `{value}`: expected N,L,C,T (e.g. `1,2,2,1`) or a preset name\n\
+         hint: the presets are {}",
+        .presets.join(", ")
+    )]
+    NotSpecOrPreset {
+        /// The value as written.
+        value: String,
+        /// The preset names, in [`crate::presets`] order.
+        presets: Vec<&'static str>,
+    },
 }
 
 impl Topology {

@@ -761,6 +761,45 @@ fn rejects_bad_thresholds() {
     );
 }
 
+#[test]
+fn partial_switch_needs_an_ext_worker() {
+    rejects(
+        base().partial_switch().build(),
+        "switch",
+        "no worker has `policy = \"ext\"`",
+    );
+    // An `ext` worker spawned by a step counts too.
+    let s = base()
+        .partial_switch()
+        .step_ops(
+            vec![Op::Spawn {
+                cgroup: "a".into(),
+                workers: spin(1).policy(Policy::SchedExt),
+            }],
+            Hold::Fraction(0.5),
+        )
+        .build();
+    s.validate(&topo("1,2,2,1")).unwrap();
+    // `ext` workers need no partial switch: under a full switch they run on sched_ext anyway.
+    with_workers(spin(1).policy(Policy::SchedExt).nice(3))
+        .validate(&topo("1,2,2,1"))
+        .unwrap();
+}
+
+#[test]
+fn partial_switch_and_ext_policy_round_trip_through_toml() {
+    let s = base()
+        .partial_switch()
+        .cgroup("x", |c| c.workers_with(spin(2).policy(Policy::SchedExt)))
+        .build();
+    let text = s.to_toml().unwrap();
+    assert!(text.contains("switch = \"partial\"\n"), "{text}");
+    assert!(text.contains("policy = \"ext\"\n"), "{text}");
+    assert_eq!(Scenario::from_toml(&text).unwrap(), s, "{text}");
+    // The default full switch is left out.
+    assert!(!base().build().to_toml().unwrap().contains("switch"));
+}
+
 proptest! {
     /// `split` parts of any topology are disjoint, cover every CPU in order and
     /// differ in size by at most one.

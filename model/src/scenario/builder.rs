@@ -1,8 +1,8 @@
 //! A fluent way to write scenarios in Rust.
 
 use super::{
-    AffinityMode, CgroupSpec, CpusetSpec, Fault, Hold, Op, Policy, Scenario, Step,
-    ThresholdOverrides, WorkType, WorkerGroup,
+    AffinityMode, CgroupSpec, CpusetSpec, Fault, Hold, Op, Policy, Requirements, Scenario, Step,
+    SwitchMode, ThresholdOverrides, WorkType, WorkerGroup,
 };
 use crate::Topology;
 
@@ -49,9 +49,11 @@ impl ScenarioBuilder {
                 name: name.into(),
                 description: String::new(),
                 topology: None,
+                requires: Requirements::NONE,
                 duration_ms: Self::DEFAULT_DURATION_MS,
                 cgroups: Vec::new(),
                 steps: Vec::new(),
+                switch: SwitchMode::Full,
                 thresholds: ThresholdOverrides::default(),
                 payloads: Vec::new(),
             },
@@ -73,6 +75,21 @@ impl ScenarioBuilder {
     /// Pins the scenario to one topology.
     pub fn topology(mut self, topo: Topology) -> Self {
         self.scenario.topology = Some(topo);
+        self
+    }
+
+    /// Declares the least topology the scenario can run on; smaller ones are skipped.
+    ///
+    /// ```
+    /// use ktstr_model::{CpusetSpec, Requirements, Scenario, WorkType};
+    /// let s = Scenario::builder("per-llc")
+    ///     .requires(Requirements { min_llcs: 2, ..Requirements::NONE })
+    ///     .cgroup("a", |c| c.cpuset(CpusetSpec::Llcs(vec![1])).workers(1, WorkType::Spin))
+    ///     .build();
+    /// assert!(s.hostable(&"1,1,4,1".parse().unwrap()).unwrap_err().is_skip());
+    /// ```
+    pub fn requires(mut self, requires: Requirements) -> Self {
+        self.scenario.requires = requires;
         self
     }
 
@@ -108,6 +125,13 @@ impl ScenarioBuilder {
     /// Replaces the threshold overrides.
     pub fn thresholds(mut self, thresholds: ThresholdOverrides) -> Self {
         self.scenario.thresholds = thresholds;
+        self
+    }
+
+    /// Writes the scenario for a scheduler in partial mode: only workers with
+    /// [`Policy::SchedExt`] are to run on sched_ext (see [`SwitchMode`]).
+    pub fn partial_switch(mut self) -> Self {
+        self.scenario.switch = SwitchMode::Partial;
         self
     }
 

@@ -4,6 +4,7 @@
 
 mod builder;
 mod cpuset;
+mod requires;
 mod validate;
 
 use serde::{Deserialize, Serialize};
@@ -11,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::Topology;
 
 pub use builder::{CgroupBuilder, ScenarioBuilder};
+pub use requires::{Requirements, Unhostable};
 pub use validate::ScenarioError;
 
 /// A declared test scenario.
@@ -25,6 +27,10 @@ pub struct Scenario {
     /// The topology it needs; `None` runs on the one given on the command line.
     #[serde(default)]
     pub topology: Option<Topology>,
+    /// The least topology it can run on; one that falls short is skipped, not failed
+    /// (see [`Scenario::hostable`]).
+    #[serde(default, skip_serializing_if = "Requirements::is_empty")]
+    pub requires: Requirements,
     /// How long the workload runs, in milliseconds.
     pub duration_ms: u64,
     /// The cgroups present from the start (created under the scenario's root cgroup).
@@ -33,6 +39,10 @@ pub struct Scenario {
     /// Changes made while the workload runs, in order.
     #[serde(default)]
     pub steps: Vec<Step>,
+    /// Which of the workers the sched_ext scheduler under test is meant to run
+    /// (`switch = "partial"` in TOML); see [`SwitchMode`].
+    #[serde(default, skip_serializing_if = "SwitchMode::is_full")]
+    pub switch: SwitchMode,
     /// Threshold overrides for this scenario.
     #[serde(default)]
     pub thresholds: ThresholdOverrides,
@@ -94,7 +104,7 @@ pub struct WorkerGroup {
     /// Scheduling policy.
     #[serde(default)]
     pub policy: Policy,
-    /// Nice value for `normal` and `batch`.
+    /// Nice value for `normal`, `batch` and `ext`.
     #[serde(default)]
     pub nice: i32,
     /// CPU affinity.
@@ -200,6 +210,54 @@ pub enum Policy {
     Fifo,
     /// SCHED_RR at priority 1.
     Rr,
+    /// SCHED_EXT: run by the sched_ext scheduler even when it switches only
+    /// some tasks ([`SwitchMode::Partial`]). With no sched_ext scheduler
+    /// attached (EEVDF) the kernel runs such a task in the fair class, like
+    /// `normal`.
+    #[serde(rename = "ext")]
+    SchedExt,
+}
+
+/// Which tasks the sched_ext scheduler under test takes from the fair class,
+/// and so which workers must show they ran on sched_ext.
+///
+/// A scheduler picks its mode itself (`SCX_OPS_SWITCH_PARTIAL` in its ops
+/// flags, e.g. `scx_qmap -p`); the scenario states which one it is written
+/// for, and the `sched_class` check holds the run to it. Under EEVDF the mode
+/// does not matter: no worker may be on sched_ext.
+///
+/// ```
+/// use ktstr_model::{Scenario, SwitchMode};
+/// let s = Scenario::from_toml(r#"
+///     name = "part"
+///     duration_ms = 1000
+///     switch = "partial"
+///     [[cgroups]]
+///     name = "a"
+///     [[cgroups.workers]]
+///     count = 1
+///     work = { type = "spin" }
+///     policy = "ext"
+/// "#).unwrap();
+/// assert_eq!(s.switch, SwitchMode::Partial);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SwitchMode {
+    /// The scheduler takes every fair-class task: every worker except `fifo`
+    /// and `rr` ones (rt class) must run on sched_ext.
+    #[default]
+    Full,
+    /// The scheduler takes only `SCHED_EXT` tasks: workers with policy `ext`
+    /// must run on sched_ext and all others must not.
+    Partial,
+}
+
+impl SwitchMode {
+    /// Whether this is the default, [`SwitchMode::Full`].
+    pub fn is_full(&self) -> bool {
+        *self == SwitchMode::Full
+    }
 }
 
 /// CPU affinity of a worker.

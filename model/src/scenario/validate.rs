@@ -5,7 +5,9 @@
 //! ops again), tracking which cgroups exist. It returns the first problem found,
 //! naming the field by its path, e.g. `cgroups[1].workers[0].count`.
 
-use super::{AffinityMode, CgroupSpec, Fault, Hold, Op, Policy, Scenario, WorkType, WorkerGroup};
+use super::{
+    AffinityMode, CgroupSpec, Fault, Hold, Op, Policy, Scenario, SwitchMode, WorkType, WorkerGroup,
+};
 use crate::Topology;
 
 /// Why a scenario was refused.
@@ -86,13 +88,16 @@ impl Scenario {
     ///
     /// # Errors
     /// [`ScenarioError::Invalid`] for the first problem found: an empty name; a
-    /// duration of 0 or over [`Scenario::MAX_DURATION_MS`]; a `topology` other than
-    /// `topo`; a bad, duplicate or orphaned cgroup name; a cpuset that does not
-    /// resolve on `topo`; a worker group with no workers, an odd count of a pair type,
-    /// a bad fan-out or cache-pressure shape, a nice value outside -20..=19, or a fault
-    /// that fires after the run; a step with no ops, a bad hold, an op naming a cgroup
+    /// duration of 0 or over [`Scenario::MAX_DURATION_MS`]; a `requires` no topology
+    /// can meet; a `topology` other than `topo`; a `topo` that falls short of
+    /// `requires` (see [`Scenario::hostable`] to tell these apart); a bad, duplicate
+    /// or orphaned cgroup name; a cpuset that does not resolve on `topo`; a worker
+    /// group with no workers, an odd count of a pair type, a bad fan-out or
+    /// cache-pressure shape, a nice value outside -20..=19, or a fault that fires
+    /// after the run; a step with no ops, a bad hold, an op naming a cgroup
     /// that does not exist at that point, or holds adding up to more than the
-    /// duration; a negative or non-finite threshold.
+    /// duration; `switch = "partial"` with no worker of policy `ext`; a negative or
+    /// non-finite threshold.
     pub fn validate(&self, topo: &Topology) -> Result<(), ScenarioError> {
         Checker {
             scenario: self,
@@ -290,6 +295,9 @@ impl Checker<'_> {
                 ),
             );
         }
+        if let Some((field, reason)) = s.requires.impossible() {
+            return problem(field, reason);
+        }
         if let Some(want) = &s.topology {
             if want != self.topo {
                 return problem(
@@ -302,6 +310,9 @@ impl Checker<'_> {
                 );
             }
         }
+        if let Some((field, reason)) = s.requires.shortfalls(self.topo).into_iter().next() {
+            return problem(field, reason);
+        }
         let mut live = Vec::new();
         for (i, cgroup) in s.cgroups.iter().enumerate() {
             self.cgroup(&format!("cgroups[{i}]"), cgroup, &live)?;
@@ -309,7 +320,33 @@ impl Checker<'_> {
         }
         self.payloads(&live)?;
         self.steps(live)?;
+        self.switch()?;
         self.thresholds()
+    }
+
+    /// Partial switching needs a worker the scheduler is to run.
+    fn switch(&self) -> Result<(), Problem> {
+        let s = self.scenario;
+        if s.switch != SwitchMode::Partial {
+            return Ok(());
+        }
+        let initial = s.cgroups.iter().flat_map(|c| &c.workers);
+        let stepped = s
+            .steps
+            .iter()
+            .flat_map(|st| &st.ops)
+            .flat_map(|op| match op {
+                Op::AddCgroup { cgroup } => cgroup.workers.iter().collect(),
+                Op::Spawn { workers, .. } => vec![workers],
+                _ => Vec::new(),
+            });
+        if initial.chain(stepped).any(|g| g.policy == Policy::SchedExt) {
+            return Ok(());
+        }
+        problem(
+            "switch",
+            "is `partial` but no worker has `policy = \"ext\"`; a scheduler in partial mode would run none of the workload\nhint: give the workers meant for the scheduler `policy = \"ext\"`, or drop `switch`",
+        )
     }
 
     /// Payloads: unique names, a binary, a timeout, a known cgroup and step.
