@@ -70,6 +70,9 @@ pub(crate) struct Ctx<'a> {
     pub done: Option<&'a Done>,
     pub scheduler: Vec<&'a SchedulerEvent>,
     pub decl: BTreeMap<String, CgroupDecl<'a>>,
+    /// The cgroup and group of each worker index, in the order the guest forks
+    /// them (see [`Ctx::declared_group`]); as long as the highest reported index.
+    slots: Vec<(&'a str, &'a WorkerGroup)>,
 }
 
 impl<'a> Ctx<'a> {
@@ -83,6 +86,7 @@ impl<'a> Ctx<'a> {
             done: None,
             scheduler: Vec::new(),
             decl: BTreeMap::new(),
+            slots: Vec::new(),
         };
         for m in &input.messages {
             match m {
@@ -99,7 +103,59 @@ impl<'a> Ctx<'a> {
         }
         ctx.phases.sort_by_key(|p| (p.at_ns, p.index));
         ctx.declare();
+        ctx.number_slots();
         ctx
+    }
+
+    /// Worker indices are slots handed out in fork order: the initial cgroups'
+    /// groups, then each step's `add_cgroup` and `spawn` ops, once per repetition.
+    fn number_slots(&mut self) {
+        let Some(needed) = self.workers.iter().map(|w| w.index as usize + 1).max() else {
+            return;
+        };
+        let sc = &self.input.scenario;
+        let mut order: Vec<(&'a str, &'a WorkerGroup)> = Vec::new();
+        for cg in &sc.cgroups {
+            order.extend(cg.workers.iter().map(|g| (cg.name.as_str(), g)));
+        }
+        let mut slots = Vec::new();
+        let mut fill = |order: &[(&'a str, &'a WorkerGroup)]| {
+            for &(cgroup, g) in order {
+                let room = needed.saturating_sub(slots.len());
+                slots.extend(std::iter::repeat_n(
+                    (cgroup, g),
+                    (g.count as usize).min(room),
+                ));
+            }
+            slots.len() >= needed
+        };
+        if fill(&order) {
+            self.slots = slots;
+            return;
+        }
+        for step in &sc.steps {
+            order.clear();
+            for op in &step.ops {
+                match op {
+                    Op::AddCgroup { cgroup } => {
+                        order.extend(cgroup.workers.iter().map(|g| (cgroup.name.as_str(), g)))
+                    }
+                    Op::Spawn { cgroup, workers } => order.push((cgroup.as_str(), workers)),
+                    _ => {}
+                }
+            }
+            let times = match step.hold {
+                Hold::Repeat { times, .. } => times,
+                _ => 1,
+            };
+            if order.is_empty() {
+                continue;
+            }
+            if (0..times).any(|_| fill(&order)) {
+                break;
+            }
+        }
+        self.slots = slots;
     }
 
     fn declare(&mut self) {
@@ -165,6 +221,27 @@ impl<'a> Ctx<'a> {
             .unwrap_or_default()
     }
 
+    /// The declared group worker `w` was forked from. Found by its index when
+    /// that slot's cgroup and work type match the report (a failed op can shift
+    /// later slots), else the groups of its cgroup and work type if they all
+    /// share one policy; `None` when that does not settle it.
+    pub fn declared_group(&self, w: &WorkerReport) -> Option<&'a WorkerGroup> {
+        let work = base_name(&w.work);
+        let by_slot = self
+            .slots
+            .get(w.index as usize)
+            .filter(|(c, g)| *c == w.cgroup && work_name(&g.work) == work)
+            .map(|(_, g)| *g);
+        by_slot.or_else(|| {
+            let groups = self.groups(&w.cgroup, &w.work);
+            let first = *groups.first()?;
+            groups
+                .iter()
+                .all(|g| g.policy == first.policy)
+                .then_some(first)
+        })
+    }
+
     /// Groups that are all the same work type, policy and nice, or `None`.
     fn uniform(&self, cgroup: &str, work: &str) -> Option<Vec<&'a WorkerGroup>> {
         let groups = self.groups(cgroup, work);
@@ -176,7 +253,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// Whether the workers of `work` in `cgroup` should get equal CPU shares:
-    /// CPU-bound, `normal` policy, one nice value, and free to use the
+    /// CPU-bound, `normal` (or `ext`) policy, one nice value, and free to use the
     /// cgroup's whole cpuset.
     pub fn fair_comparable(&self, cgroup: &str, work: &str) -> bool {
         let Some(groups) = self.uniform(cgroup, work) else {
@@ -185,7 +262,9 @@ impl<'a> Ctx<'a> {
         let narrowed = self.decl.get(cgroup).is_some_and(|d| d.affinity_narrowed);
         !narrowed
             && groups.iter().all(|g| {
-                cpu_bound(&g.work) && g.policy == Policy::Normal && whole_cpuset(g.affinity)
+                cpu_bound(&g.work)
+                    && matches!(g.policy, Policy::Normal | Policy::SchedExt)
+                    && whole_cpuset(g.affinity)
             })
     }
 

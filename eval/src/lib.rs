@@ -40,6 +40,7 @@ mod error;
 mod input;
 mod render;
 mod stats;
+mod terminal_text;
 mod thresholds;
 mod verdict;
 

@@ -5,6 +5,7 @@ use std::fmt::Write;
 use ktstr_model::format_cpulist;
 
 use crate::checks::{Detail, Status};
+use crate::terminal_text::strip_escapes;
 use crate::Verdict;
 
 /// Details shown per check; the JSON has all of them.
@@ -22,7 +23,13 @@ impl Verdict {
         self.totals(&mut out);
         self.cgroup_table(&mut out);
         for c in self.checks.iter().filter(|c| c.status != Status::Pass) {
-            let _ = writeln!(out, "{} {}: {}", c.status, c.name, c.summary);
+            let _ = writeln!(
+                out,
+                "{} {}: {}",
+                c.status,
+                c.name,
+                strip_escapes(&c.summary)
+            );
             for d in c.details.iter().take(MAX_DETAILS) {
                 // A lone detail the summary already states shows only its evidence.
                 let repeat = c.details.len() == 1 && d.message == c.summary;
@@ -131,6 +138,8 @@ impl Verdict {
     }
 }
 
+/// One detail, indented under its check. Its text comes partly from the guest
+/// (console, scheduler output), so it is printed without terminal escapes.
 fn detail(out: &mut String, d: &Detail, evidence_only: bool) {
     // Prefix where it happened, unless the message already names the cgroup.
     let prefix = match (&d.cgroup, d.worker) {
@@ -141,7 +150,7 @@ fn detail(out: &mut String, d: &Detail, evidence_only: bool) {
         (None, None) => String::new(),
     };
     if !evidence_only {
-        let _ = writeln!(out, "    {prefix}{}", d.message);
+        let _ = writeln!(out, "    {prefix}{}", strip_escapes(&d.message));
     }
     // Long evidence keeps both ends: kernel lines lead, console tails end.
     let n = d.evidence.len();
@@ -150,13 +159,13 @@ fn detail(out: &mut String, d: &Detail, evidence_only: bool) {
         false => (n, 0),
     };
     for e in &d.evidence[..head] {
-        let _ = writeln!(out, "      {e}");
+        let _ = writeln!(out, "      {}", strip_escapes(e));
     }
     if tail > 0 {
         let _ = writeln!(out, "      ... {} more lines", n - head - tail);
     }
     for e in &d.evidence[n - tail..] {
-        let _ = writeln!(out, "      {e}");
+        let _ = writeln!(out, "      {}", strip_escapes(e));
     }
 }
 
@@ -232,6 +241,7 @@ mod tests {
                 at_ns: 5,
                 ops: "simple".into(),
                 after_ns: 80_000_000,
+                switch_all: Some(true),
             }));
         i.messages.push(Message::Scheduler(SchedulerEvent::Died {
             at_ns: 9,
@@ -247,7 +257,7 @@ mod tests {
     fn failing_report_snapshot() {
         let expected = "\
 FAIL steady (2n4l2c1t, scx_simple): scheduler, gap, isolation
-  3 workers in 2 cgroups, 3.98M work units, kvm; checks: 7 pass, 3 fail, 2 skip
+  3 workers in 2 cgroups, 3.98M work units, kvm; checks: 7 pass, 3 fail, 3 skip
   worst spread 0.0% among `spin` workers of `a`
   worst gap 2310 ms: `a` worker 1 on cpu 3 at +1520 ms
   cgroup  workers  units  spread  max gap  p99 wake  migr/s  cpus
@@ -258,6 +268,7 @@ FAIL scheduler: `scx_simple` did not stay attached
       exit status: 1
       kernel: sched_ext: simple: init[1] failed to run for 5.076s
 SKIP steps: the scenario has no steps
+SKIP sched_class: `scx_simple` did not stay attached (see `scheduler`); the workers' classes are not judged
 FAIL gap: 1 worker stuck longer than 250 ms
     `a` worker 1: stuck 2310 ms on cpu 3 at +1520 ms
 FAIL isolation: 1 escape outside the cpuset
@@ -278,6 +289,15 @@ SKIP throughput: no 2 cgroups of only spin workers with equal counts and like cp
             "    timed out\n      line 0\n      line 1\n      line 2\n      line 3\n      \
              ... 12 more lines\n      line 16\n      line 17\n      line 18\n      line 19\n"
         );
+    }
+
+    #[test]
+    fn guest_text_is_rendered_without_escapes() {
+        let d = Detail::new(crate::DetailKind::VmFailure, "\u{1b}[31mtimed out\u{1b}[0m")
+            .evidence(["console: \u{1b}]0;x\u{7}last\rline".to_string()]);
+        let mut out = String::new();
+        detail(&mut out, &d, false);
+        assert_eq!(out, "    timed out\n      console: lastline\n");
     }
 
     #[test]

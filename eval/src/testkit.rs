@@ -1,7 +1,8 @@
 //! Synthetic runs for the unit tests.
 
 use ktstr_model::{
-    AffinityMode, CgroupSpec, Policy, Scenario, ThresholdOverrides, WorkType, WorkerGroup,
+    AffinityMode, CgroupSpec, Policy, Scenario, SwitchMode, ThresholdOverrides, WorkType,
+    WorkerGroup,
 };
 use ktstr_wire::{Done, Message, PhaseEvent, WorkerReport};
 
@@ -33,15 +34,18 @@ pub fn scenario(cgroups: Vec<CgroupSpec>) -> Scenario {
         name: "steady".into(),
         description: String::new(),
         topology: None,
+        requires: Default::default(),
         duration_ms: 2_000,
         cgroups,
         steps: Vec::new(),
+        switch: SwitchMode::Full,
         thresholds: ThresholdOverrides::default(),
         payloads: Vec::new(),
     }
 }
 
-/// A healthy worker: 2 s of wall time, 10 ms longest gap, a few migrations.
+/// A healthy worker under EEVDF: 2 s of wall time, 10 ms longest gap, a few
+/// migrations, every class sample off sched_ext.
 pub fn worker(cgroup: &str, index: u32, work: &str, units: u64) -> WorkerReport {
     WorkerReport {
         cgroup: cgroup.into(),
@@ -60,6 +64,9 @@ pub fn worker(cgroup: &str, index: u32, work: &str, units: u64) -> WorkerReport 
         run_delay_ns: 0,
         died: None,
         started_ns: 1_000_000_000,
+        ext_samples_on: 0,
+        ext_samples_off: 10,
+        ext_samples_unknown: 0,
     }
 }
 

@@ -2,7 +2,7 @@
 
 use ktstr_eval::{evaluate, Accel, DetailKind, RunInput, Status, VmEnd};
 use ktstr_model::Scenario;
-use ktstr_wire::{Done, Message, PhaseEvent, StepEvent, WorkerReport};
+use ktstr_wire::{Done, Message, PhaseEvent, SchedulerEvent, StepEvent, WorkerReport};
 
 /// Two cgroups of two spinners on disjoint cpusets, swapped halfway; worker 3
 /// escapes its cpuset after the swap.
@@ -110,9 +110,43 @@ fn escaped_worker_fails_isolation_only() {
 
     let json: serde_json::Value = serde_json::from_str(&v.to_json().unwrap()).unwrap();
     assert_eq!(json["status"], "fail");
-    assert_eq!(json["checks"][8]["name"], "isolation");
-    assert_eq!(json["checks"][8]["details"][0]["kind"], "isolation");
-    assert_eq!(json["checks"][8]["details"][0]["worker"], 3);
+    assert_eq!(json["checks"][9]["name"], "isolation");
+    assert_eq!(json["checks"][9]["details"][0]["kind"], "isolation");
+    assert_eq!(json["checks"][9]["details"][0]["worker"], 3);
+}
+
+#[test]
+fn a_worker_outside_the_scheduler_under_test_fails_the_run() {
+    let mut run = swap_run(1);
+    run.scheduler = "scx_simple".into();
+    run.messages.insert(
+        0,
+        Message::Scheduler(SchedulerEvent::Attached {
+            at_ns: 500,
+            ops: "simple".into(),
+            after_ns: 90_000_000,
+            switch_all: Some(true),
+        }),
+    );
+    for m in &mut run.messages {
+        if let Message::Worker(w) = m {
+            w.started_ns = 1_000;
+            (w.ext_samples_on, w.ext_samples_off) = if w.index == 2 { (0, 11) } else { (11, 0) };
+        }
+    }
+    let v = evaluate(&run);
+    let failed: Vec<_> = v.failures().map(|c| c.name).collect();
+    assert_eq!(failed, ["sched_class"], "{}", v.render_text());
+    let text = v.render_text();
+    assert!(
+        text.contains(
+            "    worker 2 of cgroup `b` (pid 0) ran outside sched_ext in 11 of 11 samples\n"
+        ),
+        "{text}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&v.to_json().unwrap()).unwrap();
+    assert_eq!(json["checks"][5]["name"], "sched_class");
+    assert_eq!(json["checks"][5]["details"][0]["kind"], "sched_class");
 }
 
 #[test]

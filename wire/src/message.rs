@@ -113,6 +113,11 @@ pub enum SchedulerEvent {
         ops: String,
         /// Time from starting the binary to attachment.
         after_ns: u64,
+        /// `/sys/kernel/sched_ext/switch_all` at attachment: `true` when the
+        /// scheduler took every fair-class task, `false` when it runs with
+        /// `SCX_OPS_SWITCH_PARTIAL` and takes only `SCHED_EXT` tasks; `None`
+        /// when the kernel does not say.
+        switch_all: Option<bool>,
     },
     /// The scheduler did not attach in time, exited, or the kernel disabled it.
     Died {
@@ -193,6 +198,17 @@ pub struct WorkerReport {
     /// CLOCK_MONOTONIC when the worker started, ns (0 if it never started), so
     /// workers that ran at different times are not compared with each other.
     pub started_ns: u64,
+    /// Scheduling-class samples the worker took of itself while it ran (a few
+    /// per second, plus one at start and one at exit) in which
+    /// `/proc/self/sched` said `ext.enabled: 1`: it was on sched_ext.
+    pub ext_samples_on: u32,
+    /// Samples in which `ext.enabled` was 0: it was in another class (fair,
+    /// or rt for `fifo`/`rr` workers).
+    pub ext_samples_off: u32,
+    /// Samples that could not tell: the kernel prints no `ext.enabled` line
+    /// (built without sched_ext) or the file could not be read. Never counted
+    /// as off.
+    pub ext_samples_unknown: u32,
 }
 
 /// What a payload printed and how it ended.

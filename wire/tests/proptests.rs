@@ -139,13 +139,20 @@ fn lines() -> impl Strategy<Value = Vec<String>> {
 
 fn scheduler_event() -> impl Strategy<Value = SchedulerEvent> {
     prop_oneof![
-        (any::<u64>(), "[a-z_]{0,16}", any::<u64>()).prop_map(|(at_ns, ops, after_ns)| {
-            SchedulerEvent::Attached {
-                at_ns,
-                ops,
-                after_ns,
-            }
-        }),
+        (
+            any::<u64>(),
+            "[a-z_]{0,16}",
+            any::<u64>(),
+            proptest::option::of(any::<bool>())
+        )
+            .prop_map(|(at_ns, ops, after_ns, switch_all)| {
+                SchedulerEvent::Attached {
+                    at_ns,
+                    ops,
+                    after_ns,
+                    switch_all,
+                }
+            }),
         (
             any::<u64>(),
             ".{0,80}",
@@ -181,36 +188,34 @@ fn worker_report() -> impl Strategy<Value = WorkerReport> {
     (
         ("[a-z/]{1,12}", any::<u32>(), any::<i32>(), "[a-z_]{1,16}"),
         vec(any::<u64>(), 9),
-        any::<u32>(),
+        vec(any::<u32>(), 4),
         vec((any::<u32>(), cpu_list()), 0..4),
         vec(any::<u64>(), 0..32),
         proptest::option::of(".{0,40}"),
     )
         .prop_map(
-            |(
-                (cgroup, index, pid, work),
-                n,
-                max_gap_cpu,
-                cpus_by_phase,
-                wake_latencies_ns,
-                died,
-            )| WorkerReport {
-                cgroup,
-                index,
-                pid,
-                work,
-                work_units: n[0],
-                cpu_ns: n[1],
-                wall_ns: n[2],
-                max_gap_ns: n[3],
-                max_gap_cpu,
-                max_gap_at_ns: n[4],
-                migrations: n[5],
-                cpus_by_phase,
-                wake_latencies_ns,
-                run_delay_ns: n[6],
-                died,
-                started_ns: n[7],
+            |((cgroup, index, pid, work), n, small, cpus_by_phase, wake_latencies_ns, died)| {
+                WorkerReport {
+                    cgroup,
+                    index,
+                    pid,
+                    work,
+                    work_units: n[0],
+                    cpu_ns: n[1],
+                    wall_ns: n[2],
+                    max_gap_ns: n[3],
+                    max_gap_cpu: small[0],
+                    max_gap_at_ns: n[4],
+                    migrations: n[5],
+                    cpus_by_phase,
+                    wake_latencies_ns,
+                    run_delay_ns: n[6],
+                    died,
+                    started_ns: n[7],
+                    ext_samples_on: small[1],
+                    ext_samples_off: small[2],
+                    ext_samples_unknown: small[3],
+                }
             },
         )
 }

@@ -5,6 +5,7 @@ mod gap;
 mod isolation;
 mod kernel_health;
 mod migrations;
+mod sched_class;
 mod scheduler;
 mod starvation;
 mod steps;
@@ -66,6 +67,10 @@ pub enum DetailKind {
     KernelHealth,
     /// The BPF scheduler exited or was disabled by the kernel.
     SchedulerDied,
+    /// A worker ran in a scheduling class other than the run promised (off
+    /// sched_ext under a sched_ext scheduler, or on it under EEVDF), or the
+    /// scheduler switched tasks in another mode than the scenario declares.
+    SchedClass,
     /// The VM did not end normally.
     VmFailure,
     /// The guest runtime itself reported an error.
@@ -175,6 +180,7 @@ pub(crate) fn run_all(ctx: &Ctx<'_>) -> Vec<CheckResult> {
         kernel_health::check(ctx),
         steps::check(ctx),
         workers::check(ctx),
+        sched_class::check(ctx),
         starvation::check(ctx),
         fairness::check(ctx),
         gap::check(ctx),

@@ -4,6 +4,7 @@ use ktstr_wire::SchedulerEvent;
 
 use super::{CheckResult, Detail, DetailKind};
 use crate::context::Ctx;
+use crate::terminal_text::strip_escapes;
 
 /// Scheduler output lines kept as evidence, from the end.
 const OUTPUT_TAIL: usize = 20;
@@ -26,6 +27,8 @@ pub(crate) fn check(ctx: &Ctx<'_>) -> CheckResult {
         }
     }
     for (line, reason, msg) in console_disables(&ctx.input.console) {
+        let (line, reason) = (strip_escapes(line), strip_escapes(reason));
+        let msg = msg.map(strip_escapes);
         match details.first_mut() {
             Some(d) => d.evidence.push(format!("console: {line}")),
             None => {
@@ -51,7 +54,8 @@ pub(crate) fn check(ctx: &Ctx<'_>) -> CheckResult {
         details,
         || match attached {
             Some((ops, after)) => format!(
-                "`{ops}` attached after {} ms and stayed attached",
+                "`{}` attached after {} ms and stayed attached",
+                strip_escapes(ops),
                 after / 1_000_000
             ),
             None => "no BPF scheduler (eevdf)".into(),
@@ -61,8 +65,11 @@ pub(crate) fn check(ctx: &Ctx<'_>) -> CheckResult {
 }
 
 /// The typed "scheduler died" detail: the reason with the kernel's exit
-/// message, then exit status, kernel lines and the scheduler's last output.
+/// message, then exit status, kernel lines and the scheduler's last output,
+/// all without terminal escapes (schedulers print in colour).
 fn died(reason: &str, kernel_log: &[String], output: &[String], exit: Option<i32>) -> Detail {
+    let reason = strip_escapes(reason);
+    let kernel_log: Vec<String> = kernel_log.iter().map(|l| strip_escapes(l)).collect();
     let msg = kernel_log.iter().find_map(|l| exit_message(l));
     let message = match msg {
         Some(m) if !reason.contains(m) => format!("scheduler died: {reason} ({m})"),
@@ -81,7 +88,7 @@ fn died(reason: &str, kernel_log: &[String], output: &[String], exit: Option<i32
     evidence.extend(
         output[tail..]
             .iter()
-            .map(|l| format!("output: {}", l.trim_end())),
+            .map(|l| format!("output: {}", strip_escapes(l).trim_end())),
     );
     Detail::new(DetailKind::SchedulerDied, message).evidence(evidence)
 }
@@ -147,6 +154,7 @@ mod tests {
             at_ns: 1,
             ops: "simple".into(),
             after_ns: 120_000_000,
+            switch_all: Some(true),
         }
     }
 
@@ -206,6 +214,33 @@ mod tests {
         assert_eq!(
             r.details[0].message,
             "scheduler died: runtime error (bad dispatch)"
+        );
+    }
+
+    #[test]
+    fn scheduler_output_loses_its_terminal_escapes() {
+        let i = with_scx(vec![
+            attached(),
+            SchedulerEvent::Died {
+                at_ns: 2,
+                reason: "scheduler exited: \u{1b}[31mEXIT: runtime error\u{1b}[0m".into(),
+                kernel_log: vec!["sched_ext: simple: \u{1b}]0;title\u{7}bad dispatch".into()],
+                output: vec!["\u{1b}[1;32mstats\u{1b}[0m\r".into(), "\u{1b}[2Kbye".into()],
+                exit_status: None,
+            },
+        ]);
+        let d = &run(check, &i).details[0];
+        assert_eq!(
+            d.message,
+            "scheduler died: scheduler exited: EXIT: runtime error (bad dispatch)"
+        );
+        assert_eq!(
+            d.evidence,
+            [
+                "kernel: sched_ext: simple: bad dispatch",
+                "output: stats",
+                "output: bye"
+            ]
         );
     }
 

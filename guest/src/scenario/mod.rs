@@ -410,6 +410,9 @@ impl Run<'_> {
                     run_delay_ns: w.delay_ns,
                     died: w.status.clone(),
                     started_ns: start,
+                    ext_samples_on: s.ext_on.load(Ordering::Relaxed),
+                    ext_samples_off: s.ext_off.load(Ordering::Relaxed),
+                    ext_samples_unknown: s.ext_unknown.load(Ordering::Relaxed),
                 }
             })
             .collect()

@@ -65,6 +65,11 @@ fn pipe() -> std::io::Result<(i32, i32)> {
     Ok((fds[0], fds[1]))
 }
 
+/// `SCHED_EXT` from `include/uapi/linux/sched.h` (6.12); the libc crate does
+/// not define it. With no sched_ext scheduler attached the kernel runs such a
+/// task in the fair class.
+const SCHED_EXT: libc::c_int = 7;
+
 /// Applies policy and nice to a placed worker.
 pub(crate) fn apply_policy(pid: i32, group: &WorkerGroup) -> Result<(), String> {
     let policy = match group.policy {
@@ -73,12 +78,18 @@ pub(crate) fn apply_policy(pid: i32, group: &WorkerGroup) -> Result<(), String> 
         Policy::Idle => libc::SCHED_IDLE,
         Policy::Fifo => libc::SCHED_FIFO,
         Policy::Rr => libc::SCHED_RR,
+        Policy::SchedExt => SCHED_EXT,
     };
     if policy != libc::SCHED_OTHER {
         set_policy(pid, policy)
             .map_err(|e| format!("failed to set policy {:?} on pid {pid}: {e}", group.policy))?;
     }
-    if group.nice != 0 && matches!(group.policy, Policy::Normal | Policy::Batch) {
+    if group.nice != 0
+        && matches!(
+            group.policy,
+            Policy::Normal | Policy::Batch | Policy::SchedExt
+        )
+    {
         set_nice(pid, group.nice)
             .map_err(|e| format!("failed to set nice {} on pid {pid}: {e}", group.nice))?;
     }

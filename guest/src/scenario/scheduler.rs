@@ -12,6 +12,8 @@ use crate::kmsg::Kmsg;
 
 const STATE: &str = "/sys/kernel/sched_ext/state";
 const OPS: &str = "/sys/kernel/sched_ext/root/ops";
+/// `1` when the scheduler took every fair-class task, `0` in partial mode.
+const SWITCH_ALL: &str = "/sys/kernel/sched_ext/switch_all";
 const LOG: &str = "/tmp/ktstr-scheduler.log";
 /// Lines of the scheduler's own output kept as evidence.
 const OUTPUT_TAIL: usize = 30;
@@ -61,6 +63,13 @@ impl Scheduler {
                     .unwrap_or_default()
                     .trim()
                     .to_string();
+                let switch_all = fs::read_to_string(SWITCH_ALL)
+                    .ok()
+                    .and_then(|v| match v.trim() {
+                        "1" => Some(true),
+                        "0" => Some(false),
+                        _ => None,
+                    });
                 let now = boottime_ns();
                 return Ok((
                     s,
@@ -68,6 +77,7 @@ impl Scheduler {
                         at_ns: now,
                         ops,
                         after_ns: now - started,
+                        switch_all,
                     },
                 ));
             }

@@ -2,6 +2,7 @@
 //! its work type until told to stop, publishing progress into shared memory.
 
 mod checkpoint;
+mod sched_class;
 pub(crate) mod shared;
 mod work;
 

@@ -32,6 +32,10 @@ pub(crate) struct Slot {
     pub max_gap_at_ns: AtomicU64,
     pub migrations: AtomicU64,
     pub run_delay_ns: AtomicU64,
+    /// Scheduling-class samples: on sched_ext, off it, and undecidable.
+    pub ext_on: AtomicU32,
+    pub ext_off: AtomicU32,
+    pub ext_unknown: AtomicU32,
     pub wake_seen: AtomicU64,
     /// A partner's "I woke you at" stamp, for pair work types.
     pub wake_stamp: AtomicU64,

@@ -9,6 +9,7 @@ use std::time::Duration;
 use ktstr_model::{Fault, WorkType};
 
 use super::checkpoint::Checkpoint;
+use super::sched_class::ClassSampler;
 use super::shared::{next_random, Shared, Slot};
 use super::{Role, WorkerSetup};
 use crate::sys::{futex_wait, futex_wake, mono_ns, set_affinity, set_nice, set_policy, sleep_ms};
@@ -23,6 +24,7 @@ struct Ctx<'a> {
     shared: &'a Shared,
     slot: &'a Slot,
     cp: Checkpoint,
+    class: ClassSampler,
     fault: Option<Fault>,
     fault_done: bool,
     rng: u64,
@@ -40,6 +42,7 @@ impl Ctx<'_> {
         // Work interrupted by the stop request is not progress.
         if !self.stopped() {
             self.cp.tick(self.shared, self.slot, units);
+            self.class.maybe_sample(self.slot);
         }
     }
 
@@ -88,6 +91,7 @@ pub(super) fn run(shared: &Shared, setup: &WorkerSetup) {
         shared,
         slot,
         cp: Checkpoint::start(slot),
+        class: ClassSampler::start(slot),
         fault: setup.fault.clone(),
         fault_done: false,
         rng: 0x9E37_79B9_7F4A_7C15 ^ (setup.slot as u64 + 1),
@@ -213,6 +217,7 @@ pub(super) fn run(shared: &Shared, setup: &WorkerSetup) {
     }
     // A worker stuck until the end has an open gap; close it.
     cx.cp.finish(slot);
+    cx.class.sample(slot);
 }
 
 fn spin_chunk(n: u64) -> u64 {
