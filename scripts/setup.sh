@@ -48,3 +48,8 @@ cd "$(dirname "$0")/.."
 echo "setup: building ktstr and the LlmExtract plugin (llama.cpp: ~10 min the first time, then cached)"
 cargo build -p ktstr -p ktstr-adapter-llm-extract-plugin
 ./target/debug/ktstr kernel build
+
+# One production scheduler from the scx project for the tests (cached under
+# $XDG_CACHE_HOME/ktstr/schedulers; ~3-4 min the first time). Others are built
+# on demand: `ktstr scheduler build scx_lavd`.
+./target/debug/ktstr scheduler build scx_bpfland@1.1.4

@@ -41,6 +41,11 @@ impl Failure {
         }
     }
 
+    /// The headline and its causes on one line, for reports that collect errors.
+    pub(crate) fn message(&self) -> String {
+        format!("{:#}", self.error)
+    }
+
     /// Prints `error: headline`, then each cause, and returns the exit code.
     pub(crate) fn report(self) -> ExitCode {
         eprintln!("error: {}", self.error);

@@ -158,7 +158,8 @@ struct ListedKernel<'a> {
 impl<'a> ListedKernel<'a> {
     fn of(kernel: &'a ktstr_kernel::CachedKernel) -> ListedKernel<'a> {
         let text = std::fs::read_to_string(kernel.config()).unwrap_or_default();
-        let unmet_requirements = match ktstr_kernel::check_flavor_config(kernel.meta.flavor, &text) {
+        let unmet_requirements = match ktstr_kernel::check_flavor_config(kernel.meta.flavor, &text)
+        {
             Ok(()) => Vec::new(),
             Err(ktstr_kernel::KernelError::MissingOptions(missing)) => missing,
             Err(other) => vec![other.to_string()],

@@ -4,6 +4,7 @@ mod bench_cmd;
 mod boot;
 mod extract_cmd;
 mod failure;
+mod gauntlet_cmd;
 mod guest_image;
 mod kernel_cmd;
 mod list_cmd;
@@ -13,6 +14,8 @@ mod payloads;
 mod repeat;
 mod run_cmd;
 mod scheduler_arg;
+mod scheduler_cmd;
+mod topo_cmd;
 mod vm_run;
 
 use std::process::ExitCode;
@@ -34,12 +37,20 @@ enum Command {
     /// Build, list and clean cached sched_ext kernels.
     #[command(subcommand)]
     Kernel(kernel_cmd::KernelCommand),
+    /// Build and list production schedulers (scx_bpfland, scx_lavd, ...) and their flag profiles.
+    #[command(subcommand)]
+    Scheduler(scheduler_cmd::SchedulerCommand),
     /// Boot a kernel with a topology and check what the guest sees.
     Boot(boot::BootArgs),
     /// List the scenario catalog.
     List(list_cmd::ListArgs),
+    /// List the named topology presets `--topology` accepts.
+    #[command(subcommand)]
+    Topo(topo_cmd::TopoCommand),
     /// Run scenarios under schedulers, each in its own VM, and judge them.
     Run(run_cmd::RunArgs),
+    /// Run scenarios × topology presets × flag profiles × schedulers, within a budget.
+    Gauntlet(gauntlet_cmd::GauntletArgs),
     /// Benchmarks that boot VMs (harness overhead).
     #[command(subcommand)]
     Bench(bench_cmd::BenchCommand),
@@ -62,9 +73,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Kernel(k) => kernel_cmd::run(k),
+        Command::Scheduler(s) => scheduler_cmd::run(s),
         Command::Boot(b) => boot::run(b),
         Command::List(l) => list_cmd::run(l),
+        Command::Topo(t) => topo_cmd::run(t),
         Command::Run(r) => run_cmd::run(r),
+        Command::Gauntlet(g) => gauntlet_cmd::run(g),
         Command::Bench(b) => bench_cmd::run(b),
         Command::Extract(e) => extract_cmd::run(e),
         Command::KvmHold => boot::kvm_hold(),

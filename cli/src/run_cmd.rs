@@ -33,7 +33,7 @@ pub(crate) struct RunArgs {
     /// Scenario(s): a catalog name (see `ktstr list`) or a TOML file. Default: the whole catalog.
     #[arg(long = "scenario", short = 'c')]
     scenarios: Vec<String>,
-    /// Topology as N,L,C,T (for scenarios that do not fix their own).
+    /// Topology as N,L,C,T or a preset name (see `ktstr topo list`), for scenarios that do not fix their own.
     #[arg(long, short = 't', default_value = "1,2,2,1")]
     topology: String,
     /// Kernel: a cache id (prefix) or a path to a bzImage.
@@ -59,19 +59,28 @@ pub(crate) struct RunArgs {
     json: bool,
 }
 
+/// How every VM of a command is set up (beyond scenario and scheduler).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct VmSettings {
+    /// Guest memory in MiB (`None`: by topology).
+    pub memory: Option<u32>,
+    /// Seconds the scheduler may take to attach.
+    pub attach_timeout: u64,
+}
+
 /// One scenario under one scheduler.
 #[derive(Serialize)]
-struct RunRecord {
+pub(crate) struct RunRecord {
     scenario: String,
     scheduler: String,
     topology: String,
     backend: &'static str,
     accel: String,
-    wall_ms: f64,
+    pub(crate) wall_ms: f64,
     boot_ms: Option<f64>,
-    topology_mismatches: Vec<String>,
-    verdict: Verdict,
-    payloads: Vec<PayloadReport>,
+    pub(crate) topology_mismatches: Vec<String>,
+    pub(crate) verdict: Verdict,
+    pub(crate) payloads: Vec<PayloadReport>,
     /// Findings about the payload output as a whole (LlmExtract: outputs of no
     /// known payload, payloads with no output, frames lost on the wire).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -80,7 +89,7 @@ struct RunRecord {
 
 impl RunRecord {
     /// Every check, the topology and every payload passed.
-    fn passed(&self) -> bool {
+    pub(crate) fn passed(&self) -> bool {
         self.verdict.passed()
             && self.topology_mismatches.is_empty()
             && self.payloads.iter().all(|p| p.passed)
@@ -88,7 +97,7 @@ impl RunRecord {
 }
 
 pub(crate) fn run(a: RunArgs) -> CmdResult {
-    let default_topo: Topology = a.topology.parse().or_usage()?;
+    let default_topo = Topology::parse_or_preset(&a.topology).or_usage()?;
     let scenarios = resolve_scenarios(&a.scenarios)?;
     for s in &scenarios {
         let topo = s.topology.unwrap_or(default_topo);
@@ -118,11 +127,15 @@ pub(crate) fn run(a: RunArgs) -> CmdResult {
                     topo
                 );
             }
+            let settings = VmSettings {
+                memory: a.memory,
+                attach_timeout: a.attach_timeout,
+            };
             let rec = run_one(
                 scenario,
                 sched,
                 topo,
-                &a,
+                settings,
                 &kernel.image,
                 backend.as_ref(),
                 &registry,
@@ -173,11 +186,11 @@ pub(crate) fn run(a: RunArgs) -> CmdResult {
     })
 }
 
-fn run_one(
+pub(crate) fn run_one(
     scenario: &Scenario,
     sched: &SchedulerArg,
     topo: Topology,
-    a: &RunArgs,
+    a: VmSettings,
     image: &Path,
     backend: &dyn ktstr_vmm::Backend,
     registry: &AdapterRegistry,
@@ -277,7 +290,7 @@ fn vm_end(o: &VmOutcome) -> VmEnd {
 }
 
 /// Catalog names or TOML files; none = the whole catalog.
-fn resolve_scenarios(names: &[String]) -> Result<Vec<Scenario>, Failure> {
+pub(crate) fn resolve_scenarios(names: &[String]) -> Result<Vec<Scenario>, Failure> {
     if names.is_empty() {
         return Ok(catalog::catalog());
     }

@@ -1,4 +1,5 @@
-//! `--scheduler` values: `eevdf`, a cached `scx_*` scheduler by name, or a path,
+//! `--scheduler` values: `eevdf`, a kernel-tree or built production `scx_*`
+//! scheduler by name (`scx_bpfland`, `bpfland@1.1.4`), or a path,
 //! each optionally followed by arguments (`"scx_qmap -t 2"`).
 
 use std::path::PathBuf;
@@ -65,20 +66,81 @@ pub(crate) fn resolve(value: &str, kernel: &ResolvedKernel) -> Result<SchedulerA
             args,
         });
     }
-    let name = if head.starts_with("scx_") {
-        head.to_string()
-    } else {
-        format!("scx_{head}")
-    };
-    let path = kernel.scheduler(&name).ok_or_else(|| {
-        Failure::usage(anyhow!(
-            "unknown scheduler `{head}`\nhint: use `eevdf`, a path to a scheduler binary, or one built with the kernel: {}",
-            SCHEDULERS.join(", ")
-        ))
-    })?;
-    Ok(SchedulerArg {
-        name,
+    let spec: ktstr_scheduler::SchedulerSpec = head.parse().map_err(Failure::usage)?;
+    if spec.version.is_none() {
+        if let Some(path) = kernel.scheduler(&spec.name) {
+            return Ok(SchedulerArg {
+                name: spec.name,
+                host_path: Some(path),
+                args,
+            });
+        }
+    }
+    if let Some(built) = crate::scheduler_cmd::find_built(&spec)? {
+        return Ok(SchedulerArg {
+            name: spec.name,
+            host_path: Some(built.binary),
+            args,
+        });
+    }
+    Err(Failure::usage(anyhow!(
+        "unknown scheduler `{head}`\nhint: use `eevdf`, a path to a scheduler binary, one built with the kernel ({}), or build it first: `ktstr scheduler build {spec}`",
+        SCHEDULERS.join(", ")
+    )))
+}
+
+/// Resolves a declaration's source to a binary (no arguments: each flag
+/// profile brings its whole argument list).
+pub(crate) fn resolve_decl(
+    decl: &ktstr_scheduler::SchedulerDecl,
+    kernel: &ResolvedKernel,
+) -> Result<SchedulerArg, Failure> {
+    use ktstr_scheduler::SchedulerSource;
+    let from = |path: PathBuf| SchedulerArg {
+        name: decl.name().to_owned(),
         host_path: Some(path),
-        args,
-    })
+        args: Vec::new(),
+    };
+    match decl.source() {
+        SchedulerSource::Eevdf => resolve(EEVDF, kernel),
+        SchedulerSource::KernelTree { name } => kernel.scheduler(name).map(from).ok_or_else(|| {
+            Failure::usage(anyhow!(
+                "the kernel has no tree scheduler `{name}` (declared by `{}`)\nhint: the kernel tree's schedulers are {}",
+                decl.name(),
+                SCHEDULERS.join(", ")
+            ))
+        }),
+        SchedulerSource::Crate { name, version } => {
+            let spec = ktstr_scheduler::SchedulerSpec {
+                name: name.clone(),
+                version: version.clone(),
+            };
+            match crate::scheduler_cmd::find_built(&spec)? {
+                Some(b) => Ok(from(b.binary)),
+                None => Err(Failure::usage(anyhow!(
+                    "`{spec}` (declared by `{}`) is not built\nhint: `ktstr scheduler build {spec}`",
+                    decl.name()
+                ))),
+            }
+        }
+        SchedulerSource::Path { dir, package } => {
+            let name = package.clone().unwrap_or_else(|| decl.name().to_owned());
+            let spec = ktstr_scheduler::SchedulerSpec { name, version: None };
+            match crate::scheduler_cmd::find_built(&spec)? {
+                Some(b) => Ok(from(b.binary)),
+                None => Err(Failure::usage(anyhow!(
+                    "`{spec}` from `{}` is not built\nhint: `ktstr scheduler build {} --path {}`",
+                    dir.display(),
+                    spec.name,
+                    dir.display()
+                ))),
+            }
+        }
+        SchedulerSource::Binary { path } if path.is_file() => Ok(from(path.clone())),
+        SchedulerSource::Binary { path } => Err(Failure::usage(anyhow!(
+            "scheduler binary `{}` (declared by `{}`) does not exist",
+            path.display(),
+            decl.name()
+        ))),
+    }
 }

@@ -293,3 +293,61 @@ fn llm_extract_reads_hackbench_time_from_its_text_output() {
     assert_eq!(time, printed, "{p:#}");
     assert_eq!(p["metrics"][0]["source"], "LlmExtract");
 }
+
+/// A sched_ext scheduler that leaves the workers on EEVDF: `scx_qmap -p`
+/// attaches in partial mode, so a normal-policy scenario's workers never
+/// enter sched_ext. The verdict must not be about qmap, and says which workers.
+#[test]
+fn workers_left_on_eevdf_under_a_sched_ext_scheduler_fail_sched_class() {
+    if !vm_ready() {
+        return;
+    }
+    let (code, rec) = run_one("scx_qmap -p", "steady");
+    assert_eq!(code, 1, "{}", rec["verdict"]);
+    let failed = failed_checks(&rec);
+    assert!(failed.iter().any(|c| c == "sched_class"), "{failed:?}");
+    let text = rec["verdict"].to_string();
+    assert!(
+        text.contains("worker 0 of cgroup"),
+        "no worker named: {text}"
+    );
+}
+
+/// The same scheduler with a scenario that asks for partial switching and
+/// gives its workers the SCHED_EXT policy: they run on sched_ext and pass.
+#[test]
+fn partial_switch_with_sched_ext_workers_passes_under_qmap_partial() {
+    if !vm_ready() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("partial.toml");
+    std::fs::write(
+        &path,
+        r#"
+name = "partial-ext"
+description = "SCHED_EXT workers under a partial-switch scheduler, beside normal ones."
+duration_ms = 2000
+switch = "partial"
+
+[[cgroups]]
+name = "ext"
+[[cgroups.workers]]
+count = 2
+work = { type = "spin" }
+policy = "ext"
+
+[[cgroups]]
+name = "fair"
+[[cgroups.workers]]
+count = 1
+work = { type = "spin" }
+"#,
+    )
+    .unwrap();
+    let (code, rec) = run_one("scx_qmap -p", path.to_str().unwrap());
+    assert_eq!(code, 0, "{:?}\n{}", failed_checks(&rec), rec["verdict"]);
+    let checks = rec["verdict"]["checks"].as_array().unwrap();
+    let class = checks.iter().find(|c| c["name"] == "sched_class").unwrap();
+    assert_eq!(class["status"], "pass", "{class}");
+}

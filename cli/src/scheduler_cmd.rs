@@ -1,0 +1,211 @@
+//! `ktstr scheduler build|list|profiles`: production schedulers in the cache.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Subcommand;
+use ktstr_scheduler::{
+    BuildRequest, BuildSettings, BuiltFrom, BuiltScheduler, SchedulerCache, SchedulerDecl,
+    SchedulerSpec,
+};
+
+use crate::failure::{Failure, OrUsage};
+use crate::CmdResult;
+
+#[derive(Subcommand)]
+pub(crate) enum SchedulerCommand {
+    /// Build a scheduler from crates.io (NAME[@VERSION]) or a local tree (--path) into the cache.
+    Build {
+        /// The scheduler, e.g. `scx_bpfland` or `scx_bpfland@1.1.4`; with --path, the package
+        /// to build (optional when the directory holds one scheduler).
+        name: Option<String>,
+        /// A local Cargo project: an scx checkout or one scheduler's crate directory.
+        #[arg(long)]
+        path: Option<PathBuf>,
+        /// Rebuild a crates.io version even if it is cached.
+        #[arg(long)]
+        force: bool,
+        /// Parallel jobs for cargo (default: all CPUs).
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+        jobs: Option<u16>,
+    },
+    /// List the built schedulers (name, version, source, sha256, build time).
+    List {
+        /// Print JSON (a list of the cache's `meta.json` records).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the flag profiles a scheduler declaration (TOML file) allows.
+    Profiles {
+        /// The declaration file.
+        declaration: PathBuf,
+        /// At most this many profiles.
+        #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=4096))]
+        max: u16,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub(crate) fn run(cmd: SchedulerCommand) -> CmdResult {
+    match cmd {
+        SchedulerCommand::Build {
+            name,
+            path,
+            force,
+            jobs,
+        } => {
+            let request = match (path, name) {
+                (Some(dir), package) => BuildRequest::Path { dir, package },
+                (None, Some(name)) => BuildRequest::Crate(name.parse().or_usage()?),
+                (None, None) => {
+                    return Err(Failure::usage(anyhow::anyhow!(
+                        "`ktstr scheduler build` needs a scheduler name or --path DIR\nhint: e.g. `ktstr scheduler build scx_bpfland`"
+                    )))
+                }
+            };
+            let settings = BuildSettings {
+                force,
+                jobs: jobs.map(usize::from),
+            };
+            let cache = SchedulerCache::default_location().or_usage()?;
+            let mut progress = ktstr_kernel::indicatif_progress();
+            let built = cache.build(&request, &settings, &mut progress).or_usage()?;
+            drop(progress);
+            if ktstr_vmm::stop_requested() {
+                return Err(Failure::interrupted());
+            }
+            println!(
+                "{} cached as {} — built in {:.0} s, sha256 {}",
+                built.label(),
+                built.binary.display(),
+                built.build_seconds,
+                built.sha256
+            );
+        }
+        SchedulerCommand::List { json } => {
+            let cache = SchedulerCache::default_location().or_usage()?;
+            let list = cache.list().or_usage()?;
+            if json {
+                crate::failure::print_json(&list)?;
+            } else {
+                print!("{}", render_list(&list, cache.dir()));
+            }
+        }
+        SchedulerCommand::Profiles {
+            declaration,
+            max,
+            json,
+        } => {
+            let decl = SchedulerDecl::load(&declaration).or_usage()?;
+            let profiles = decl.profiles(usize::from(max));
+            if json {
+                crate::failure::print_json(&profiles)?;
+            } else {
+                for p in &profiles {
+                    println!("{:<32} {} {}", p.name(), decl.name(), p.args.join(" "));
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The human table of `ktstr scheduler list`.
+fn render_list(list: &[BuiltScheduler], dir: &std::path::Path) -> String {
+    if list.is_empty() {
+        return format!(
+            "no schedulers built in {}; run `ktstr scheduler build scx_bpfland`\n",
+            dir.display()
+        );
+    }
+    let mut out = format!(
+        "{:<16} {:<10} {:<40} {:<14} {:>7}\n",
+        "NAME", "VERSION", "SOURCE", "SHA256", "BUILD"
+    );
+    for s in list {
+        let source = match &s.source {
+            BuiltFrom::CratesIo => "crates.io".to_owned(),
+            BuiltFrom::Path {
+                dir,
+                git_commit,
+                git_dirty,
+            } => {
+                let commit = git_commit
+                    .as_deref()
+                    .map(|c| {
+                        format!(
+                            " @{}{}",
+                            &c[..c.len().min(10)],
+                            if *git_dirty { "+dirty" } else { "" }
+                        )
+                    })
+                    .unwrap_or_default();
+                format!("{}{commit}", dir.display())
+            }
+        };
+        out += &format!(
+            "{:<16} {:<10} {:<40} {:<14} {:>6.0}s\n",
+            s.name,
+            s.version,
+            source,
+            &s.sha256[..s.sha256.len().min(12)],
+            s.build_seconds
+        );
+    }
+    out
+}
+
+/// A built production scheduler for `-s NAME[@VERSION]`, if that names one.
+///
+/// `Ok(None)` when nothing of that name is built (the caller then reports
+/// every place it looked); an error for a corrupt entry.
+pub(crate) fn find_built(spec: &SchedulerSpec) -> Result<Option<BuiltScheduler>, Failure> {
+    let cache = SchedulerCache::default_location().or_usage()?;
+    match cache.find(spec) {
+        Ok(s) => Ok(Some(s)),
+        Err(ktstr_scheduler::SchedulerError::NotBuilt { .. }) => Ok(None),
+        Err(e) => Err(Failure::usage(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_renders_crates_and_local_trees() {
+        let list = vec![
+            BuiltScheduler {
+                name: "scx_bpfland".into(),
+                version: "1.1.4".into(),
+                source: BuiltFrom::CratesIo,
+                sha256: "0123456789abcdef".repeat(4),
+                build_seconds: 241.4,
+                created_unix: 2,
+                binary: PathBuf::from("/c/scx_bpfland-1.1.4/bin/scx_bpfland"),
+            },
+            BuiltScheduler {
+                name: "scx_lavd".into(),
+                version: "1.1.5".into(),
+                source: BuiltFrom::Path {
+                    dir: PathBuf::from("/home/me/scx"),
+                    git_commit: Some("abcdef0123456789abcdef0123456789abcdef01".into()),
+                    git_dirty: true,
+                },
+                sha256: "fedcba9876543210".repeat(4),
+                build_seconds: 30.0,
+                created_unix: 1,
+                binary: PathBuf::from("/c/x/bin/scx_lavd"),
+            },
+        ];
+        let expected = "\
+NAME             VERSION    SOURCE                                   SHA256           BUILD
+scx_bpfland      1.1.4      crates.io                                0123456789ab      241s
+scx_lavd         1.1.5      /home/me/scx @abcdef0123+dirty           fedcba987654       30s
+";
+        assert_eq!(render_list(&list, std::path::Path::new("/c")), expected);
+        assert!(render_list(&[], std::path::Path::new("/c")).contains("ktstr scheduler build"));
+    }
+}
