@@ -283,6 +283,25 @@ impl<'a> Ctx<'a> {
             .any(|g| matches!(g.policy, Policy::Fifo | Policy::Idle))
     }
 
+    /// Whether this worker may rightly stand still (`fifo` or `idle` policy).
+    /// Judged per worker when its declared group is known (a cgroup may mix
+    /// policies for one work type), else as [`Ctx::may_starve`].
+    pub fn worker_may_starve(&self, w: &WorkerReport) -> bool {
+        match self.declared_group(w) {
+            Some(g) => matches!(g.policy, Policy::Fifo | Policy::Idle),
+            None => self.may_starve(&w.cgroup, &w.work),
+        }
+    }
+
+    /// Whether this worker has `idle` policy (runs only on otherwise idle
+    /// CPUs); per worker when its group is known, else as [`Ctx::all_idle`].
+    pub fn worker_is_idle(&self, w: &WorkerReport) -> bool {
+        match self.declared_group(w) {
+            Some(g) => g.policy == Policy::Idle,
+            None => self.all_idle(&w.cgroup, &w.work),
+        }
+    }
+
     /// Whether every worker of `work` in `cgroup` is `idle` policy.
     pub fn all_idle(&self, cgroup: &str, work: &str) -> bool {
         let g = self.groups(cgroup, work);

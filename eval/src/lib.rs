@@ -50,7 +50,7 @@ mod testkit;
 pub use checks::{CheckResult, Detail, DetailKind, Status};
 pub use error::EvalError;
 pub use input::{Accel, RunInput, VmEnd};
-pub use thresholds::Thresholds;
+pub use thresholds::{Thresholds, MIN_RUN_RELATIVE_GAP_MS};
 pub use verdict::{
     evaluate, evaluate_with, CgroupSummary, Summary, Verdict, WorstGap, WorstSpread,
 };

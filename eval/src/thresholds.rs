@@ -58,6 +58,11 @@ pub struct Thresholds {
     pub skip_fairness: bool,
 }
 
+/// The floor of [`Thresholds::for_run_length`]: below this, scheduling noise
+/// under TCG on a loaded two-core host (worst healthy gap seen: 255 ms) would
+/// trip the gap check.
+pub const MIN_RUN_RELATIVE_GAP_MS: u64 = 500;
+
 impl Thresholds {
     /// The defaults for an accelerator; each field documents its values and why.
     pub fn for_accel(accel: Accel) -> Self {
@@ -81,6 +86,17 @@ impl Thresholds {
                 skip_fairness: false,
             },
         }
+    }
+
+    /// Tightens the gap limit to a quarter of the run (never below
+    /// [`MIN_RUN_RELATIVE_GAP_MS`]): a stall of a third of a short run must
+    /// fail even where the accelerator's limit is loose. Applied before the
+    /// scenario's overrides, which win.
+    #[must_use]
+    pub fn for_run_length(mut self, duration_ms: u64) -> Self {
+        let relative = (duration_ms / 4).max(MIN_RUN_RELATIVE_GAP_MS);
+        self.max_gap_ms = self.max_gap_ms.min(relative);
+        self
     }
 
     /// Replaces each limit the scenario overrides; `skip_fairness` is sticky
@@ -110,6 +126,30 @@ impl Thresholds {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_gap_limit_follows_short_runs_but_not_below_its_floor() {
+        let t = || Thresholds::for_accel(Accel::Tcg);
+        assert_eq!(t().for_run_length(3_000).max_gap_ms, 750);
+        assert_eq!(
+            t().for_run_length(1_000).max_gap_ms,
+            MIN_RUN_RELATIVE_GAP_MS
+        );
+        assert_eq!(t().for_run_length(60_000).max_gap_ms, 2_000);
+        // KVM's own limit is already below a quarter of a 3 s run.
+        assert_eq!(
+            Thresholds::for_accel(Accel::Kvm)
+                .for_run_length(3_000)
+                .max_gap_ms,
+            250
+        );
+        // The scenario's override wins.
+        let o = ThresholdOverrides {
+            max_gap_ms: Some(1_500),
+            ..Default::default()
+        };
+        assert_eq!(t().for_run_length(3_000).apply(&o).max_gap_ms, 1_500);
+    }
 
     #[test]
     fn tcg_is_looser_than_kvm_everywhere() {

@@ -118,7 +118,9 @@ pub struct CgroupSummary {
 /// Judges a run with the default thresholds for its accelerator and the
 /// scenario's overrides.
 pub fn evaluate(input: &RunInput) -> Verdict {
-    let t = Thresholds::for_accel(input.accel).apply(&input.scenario.thresholds);
+    let t = Thresholds::for_accel(input.accel)
+        .for_run_length(input.scenario.duration_ms)
+        .apply(&input.scenario.thresholds);
     evaluate_with(input, &t)
 }
 
@@ -237,12 +239,27 @@ mod tests {
     fn tcg_thresholds_and_overrides_reach_the_checks() {
         let mut i = two_spinners();
         if let Message::Worker(w) = &mut i.messages[0] {
-            w.max_gap_ns = 1_000_000_000;
+            w.max_gap_ns = 400_000_000;
         }
+        assert!(!evaluate(&i).passed(), "400 ms is over KVM's 250 ms");
         i.accel = Accel::Tcg;
         assert!(evaluate(&i).passed());
-        i.scenario.thresholds.max_gap_ms = Some(900);
+        i.scenario.thresholds.max_gap_ms = Some(300);
         assert!(!evaluate(&i).passed());
+    }
+
+    /// A stall of a third of the run fails under TCG even though TCG's own
+    /// gap limit (2 s) is longer than the stall.
+    #[test]
+    fn a_stall_of_a_third_of_a_tcg_run_fails() {
+        let mut i = two_spinners();
+        i.accel = Accel::Tcg;
+        i.scenario.duration_ms = 3_000;
+        if let Message::Worker(w) = &mut i.messages[0] {
+            w.max_gap_ns = 1_000_000_000;
+        }
+        let v = evaluate(&i);
+        assert_eq!(v.failures().map(|c| c.name).collect::<Vec<_>>(), ["gap"]);
     }
 
     #[test]

@@ -10,7 +10,7 @@ pub(crate) fn check(ctx: &Ctx<'_>) -> CheckResult {
     let judged: Vec<_> = ctx
         .workers
         .iter()
-        .filter(|w| !ctx.all_idle(&w.cgroup, &w.work))
+        .filter(|w| !ctx.worker_is_idle(w))
         .collect();
     let Some(worst) = judged.iter().max_by_key(|w| w.max_gap_ns) else {
         return CheckResult::skip(
@@ -26,17 +26,27 @@ pub(crate) fn check(ctx: &Ctx<'_>) -> CheckResult {
             w.max_gap_ns > allowed.saturating_mul(1_000_000)
         })
         .map(|w| {
-            Detail::new(
-                DetailKind::Gap,
+            // The worker's clock starts at its release: a gap that ends
+            // where it began is the wait before the first run.
+            let from_release =
+                w.max_gap_at_ns >= w.max_gap_ns && w.max_gap_at_ns - w.max_gap_ns < 1_000_000;
+            let message = if from_release {
+                format!(
+                    "not run for {} ms after its release (first ran on cpu {})",
+                    w.max_gap_ns / 1_000_000,
+                    w.max_gap_cpu
+                )
+            } else {
                 format!(
                     "stuck {} ms on cpu {} at +{} ms",
                     w.max_gap_ns / 1_000_000,
                     w.max_gap_cpu,
                     w.max_gap_at_ns / 1_000_000
-                ),
-            )
-            .cgroup(&w.cgroup)
-            .worker(w.index)
+                )
+            };
+            Detail::new(DetailKind::Gap, message)
+                .cgroup(&w.cgroup)
+                .worker(w.index)
         })
         .collect();
     CheckResult::judge(
@@ -68,6 +78,22 @@ mod tests {
             w.max_gap_at_ns = 1_520_000_000;
         }
         i
+    }
+
+    #[test]
+    fn a_gap_from_the_release_is_named_as_the_wait_before_the_first_run() {
+        let mut i = stuck(2310);
+        for m in &mut i.messages {
+            if let ktstr_wire::Message::Worker(w) = m {
+                w.max_gap_at_ns = w.max_gap_ns;
+            }
+        }
+        let r = run(check, &i);
+        assert_eq!(r.status, Status::Fail);
+        assert_eq!(
+            r.details[0].message,
+            "not run for 2310 ms after its release (first ran on cpu 3)"
+        );
     }
 
     #[test]
@@ -104,5 +130,30 @@ mod tests {
         let mut i = stuck(5000);
         i.scenario.cgroups[0].workers[0].policy = Policy::Idle;
         assert_eq!(run(check, &i).status, Status::Skip);
+    }
+
+    /// Regression: policy-mix under EEVDF put an idle-policy spinner beside
+    /// normal ones in one cgroup; it waited 985 ms for an idle CPU and failed
+    /// the gap check, although idle policy promises nothing more.
+    #[test]
+    fn an_idle_worker_beside_normal_ones_is_not_judged_but_they_are() {
+        let mut i = stuck(5000);
+        let spin = i.scenario.cgroups[0].workers[0].clone();
+        let mut idle = spin.clone();
+        idle.count = 1;
+        idle.policy = Policy::Idle;
+        let mut normal = spin;
+        normal.count = 1;
+        i.scenario.cgroups[0].workers = vec![normal, idle];
+        // messages[1] is worker 1 of `a`, the idle one: its gap is forgiven.
+        assert_eq!(run(check, &i).status, Status::Pass);
+        // The same gap on the normal worker fails.
+        if let (Message::Worker(a), Message::Worker(b)) = {
+            let (x, y) = i.messages.split_at_mut(1);
+            (&mut x[0], &mut y[0])
+        } {
+            std::mem::swap(&mut a.max_gap_ns, &mut b.max_gap_ns);
+        }
+        assert_eq!(run(check, &i).status, Status::Fail);
     }
 }

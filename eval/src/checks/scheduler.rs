@@ -49,6 +49,11 @@ pub(crate) fn check(ctx: &Ctx<'_>) -> CheckResult {
             format!("scheduler `{}` never attached", ctx.input.scheduler),
         ));
     }
+    if let Some((ops, _)) = attached {
+        if let Some(d) = ops_mismatch(&ctx.input.scheduler, ops) {
+            details.push(d);
+        }
+    }
     CheckResult::judge(
         "scheduler",
         details,
@@ -116,8 +121,45 @@ fn disable_reason(line: &str) -> Option<&str> {
     rest.strip_suffix(')')
 }
 
+/// The requested scheduler's base name: the first word of the label, its
+/// file name, without `scx_` and without `-`/`_`, lowercase.
+fn base_name(label: &str) -> String {
+    let first = label.split_whitespace().next().unwrap_or_default();
+    let file = first.rsplit('/').next().unwrap_or(first);
+    let file = file.split('@').next().unwrap_or(file);
+    normalise(file.strip_prefix("scx_").unwrap_or(file))
+}
+
+fn normalise(name: &str) -> String {
+    name.chars()
+        .filter(|c| *c != '_' && *c != '-')
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// A detail when the attached ops is not the scheduler that was asked for:
+/// `scx_bpfland` attaches as `bpfland_1.1.4_x86_64_...`, `scx_simple` as
+/// `simple`; another name means another scheduler was judged.
+fn ops_mismatch(label: &str, ops: &str) -> Option<Detail> {
+    let want = base_name(label);
+    let have = normalise(ops);
+    if want.is_empty() || have.starts_with(&want) || want.starts_with(&have) {
+        return None;
+    }
+    Some(Detail::new(
+        DetailKind::SchedulerDied,
+        format!(
+            "the attached scheduler is `{}`, not `{}`: the verdict would be about another scheduler",
+            strip_escapes(ops),
+            label.split_whitespace().next().unwrap_or(label)
+        ),
+    ))
+}
+
 /// Abnormal disables on the console: `(line, reason, exit message)`.
-/// Unregistering (the scheduler's normal exit) is not abnormal.
+/// Only `unregistered from user space` (the scheduler's own exit when the
+/// guest stops it) is normal; `unregistered from BPF` (`scx_bpf_exit`),
+/// `unregistered from the main kernel`, sysrq and every error are not.
 fn console_disables(console: &str) -> Vec<(&str, &str, Option<&str>)> {
     let lines: Vec<&str> = console.lines().collect();
     let mut out = Vec::new();
@@ -125,7 +167,7 @@ fn console_disables(console: &str) -> Vec<(&str, &str, Option<&str>)> {
         let Some(reason) = disable_reason(line) else {
             continue;
         };
-        if reason.starts_with("unregistered") {
+        if reason == "unregistered from user space" {
             continue;
         }
         let msg = lines.get(i + 1).and_then(|l| exit_message(l));
@@ -242,6 +284,50 @@ mod tests {
                 "output: bye"
             ]
         );
+    }
+
+    #[test]
+    fn unregistering_from_bpf_or_the_kernel_is_not_a_normal_exit() {
+        for reason in [
+            "unregistered from BPF",
+            "unregistered from the main kernel",
+            "disabled by sysrq-S",
+        ] {
+            let mut i = with_scx(vec![attached()]);
+            i.console = format!("[ 2.0] sched_ext: BPF scheduler \"simple\" disabled ({reason})\n");
+            let r = run(check, &i);
+            assert_eq!(r.status, Status::Fail, "{reason}");
+            assert!(
+                r.details[0].message.contains(reason),
+                "{}",
+                r.details[0].message
+            );
+        }
+    }
+
+    #[test]
+    fn the_attached_ops_must_be_the_requested_scheduler() {
+        let ops = |name: &str| SchedulerEvent::Attached {
+            at_ns: 1,
+            ops: name.into(),
+            after_ns: 1,
+            switch_all: Some(true),
+        };
+        let mut i = with_scx(vec![ops("bpfland_1.1.4_x86_64_unknown_linux_gnu")]);
+        i.scheduler = "scx_bpfland --local-pcpu".into();
+        assert_eq!(run(check, &i).status, Status::Pass);
+        i.scheduler = "/root/.cache/ktstr/schedulers/scx_bpfland-1.1.4/bin/scx_bpfland".into();
+        assert_eq!(run(check, &i).status, Status::Pass);
+        i.scheduler = "scx_qmap -t 2".into();
+        let r = run(check, &i);
+        assert_eq!(r.status, Status::Fail);
+        assert!(
+            r.details[0].message.contains("not `scx_qmap`"),
+            "{}",
+            r.details[0].message
+        );
+        let i = with_scx(vec![ops("simple")]);
+        assert_eq!(run(check, &i).status, Status::Pass);
     }
 
     #[test]

@@ -15,12 +15,21 @@ pub(crate) fn check(ctx: &Ctx<'_>) -> CheckResult {
     }
     let pct = ctx.t.starvation_pct;
     let mut details = Vec::new();
-    for ((cgroup, work), workers) in ctx.by_cgroup_work() {
-        if ctx.may_starve(cgroup, work) {
+    for ((cgroup, work), all) in ctx.by_cgroup_work() {
+        // `fifo` and `idle` workers may stand still; the others in the same
+        // cgroup are still judged (policy-mix puts them side by side).
+        let workers: Vec<_> = all
+            .into_iter()
+            .filter(|w| !ctx.worker_may_starve(w))
+            .collect();
+        if workers.is_empty() {
             continue;
         }
         let rates: Vec<f64> = workers.iter().filter_map(|w| rate(w)).collect();
-        let compare = !ctx.t.skip_fairness && rates.len() >= 2 && ctx.peers(cgroup, work);
+        let compare = !ctx.t.skip_fairness
+            && rates.len() >= 2
+            && ctx.peers(cgroup, work)
+            && !ctx.may_starve(cgroup, work);
         let med = median(&rates).filter(|m| compare && *m > 0.0);
         for w in &workers {
             let message = match (w.work_units, rate(w), med) {

@@ -127,6 +127,13 @@ pub(crate) fn run(
     }
     run.stop_all();
     run.finish_payloads(alive, sched.as_mut(), wire);
+    // A last look before the stop: a scheduler that died in the final poll
+    // interval (or while the workers were stopped) must not pass.
+    if alive {
+        if let Some(ev) = sched.as_mut().and_then(|s| s.check()) {
+            wire.send(&Message::Scheduler(ev));
+        }
+    }
     for r in run.reports() {
         wire.send(&Message::Worker(r));
     }

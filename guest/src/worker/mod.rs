@@ -93,6 +93,8 @@ fn child_main(shared: &Shared, setup: &WorkerSetup) {
 /// Opens the gate of `slot`.
 pub(crate) fn release(shared: &Shared, slot: usize) {
     let s = shared.slot(slot);
+    s.released_ns
+        .store(crate::sys::mono_ns(), Ordering::Relaxed);
     s.go.store(1, Ordering::Release);
     crate::sys::futex_wake(&s.go, 1);
 }

@@ -21,6 +21,9 @@ pub(crate) const MAX_WORKERS: usize = 512;
 pub(crate) struct Slot {
     /// Start gate: the worker waits for it to become 1 (a futex word).
     pub go: AtomicU32,
+    /// When the controller opened the gate (CLOCK_MONOTONIC ns): the worker's
+    /// clock starts here, so time before its first run counts against the scheduler.
+    pub released_ns: AtomicU64,
     pub stop: AtomicU32,
     pub exited: AtomicU32,
     pub work_units: AtomicU64,
@@ -39,6 +42,11 @@ pub(crate) struct Slot {
     pub wake_seen: AtomicU64,
     /// A partner's "I woke you at" stamp, for pair work types.
     pub wake_stamp: AtomicU64,
+    /// Fan-out: the waker's slot index + 1 this wakee waits on (0: none).
+    pub waits_on: AtomicU32,
+    /// Fan-out: when the first wake this wakee has not yet consumed was sent
+    /// (0: none pending). Set by the waker, taken by the wakee.
+    pub wake_pending_since: AtomicU64,
     /// A futex word for pair and fan-out work types.
     pub futex: AtomicU32,
     pub acks: AtomicU32,

@@ -10,7 +10,7 @@ use ktstr_model::{Fault, WorkType};
 
 use super::checkpoint::Checkpoint;
 use super::sched_class::ClassSampler;
-use super::shared::{next_random, Shared, Slot};
+use super::shared::{next_random, Shared, Slot, MAX_WORKERS};
 use super::{Role, WorkerSetup};
 use crate::sys::{futex_wait, futex_wake, mono_ns, set_affinity, set_nice, set_policy, sleep_ms};
 
@@ -22,6 +22,8 @@ const WAIT_SLICE: Duration = Duration::from_millis(50);
 
 struct Ctx<'a> {
     shared: &'a Shared,
+    /// This worker's slot index.
+    index: usize,
     slot: &'a Slot,
     cp: Checkpoint,
     class: ClassSampler,
@@ -83,12 +85,22 @@ impl Ctx<'_> {
             self.slot.add_wake(now - stamp, &mut self.rng);
         }
     }
+
+    /// Sleeps `ms`, then counts the delay from the timer's expiry to running
+    /// again as a wake-up latency and as part of the next progress gap.
+    fn timed_sleep_ms(&mut self, ms: u64) {
+        let due = mono_ns() + ms * 1_000_000;
+        sleep_ms(ms);
+        self.wake_sample(due);
+        self.cp.resume_from(due);
+    }
 }
 
 pub(super) fn run(shared: &Shared, setup: &WorkerSetup) {
     let slot = shared.slot(setup.slot);
     let mut cx = Ctx {
         shared,
+        index: setup.slot,
         slot,
         cp: Checkpoint::start(slot),
         class: ClassSampler::start(slot),
@@ -130,8 +142,7 @@ pub(super) fn run(shared: &Shared, setup: &WorkerSetup) {
                     spin_chunk(SPIN_CHUNK);
                     cx.tick(1);
                 }
-                sleep_ms(*nap);
-                cx.cp.resume();
+                cx.timed_sleep_ms(*nap);
             }
         }
         (WorkType::SyncIo { block_kb }, _) => sync_io(&mut cx, *block_kb as usize * 1024),
@@ -332,27 +343,50 @@ fn futex_pair(cx: &mut Ctx<'_>, word_slot: usize, peer: usize, first: bool) {
     }
 }
 
-/// The waker bumps a sequence number in its slot and wakes every waiter, once per ms.
+/// The waker bumps a sequence number in its slot and wakes every waiter, once
+/// per ms. Before waking, it marks each of its wakees that has consumed its
+/// last wake with the time of this one, so a wakee delayed across many wakes
+/// measures from the first wake it missed, not from the latest.
 fn fan_out_waker(cx: &mut Ctx<'_>) {
+    let me = cx.index as u32 + 1;
+    let mut wakees: Vec<usize> = Vec::new();
+    let mut rounds = 0u32;
     while !cx.stopped() {
-        cx.slot.wake_stamp.store(mono_ns(), Ordering::Relaxed);
+        // Wakees register as they start; look for new ones now and then.
+        if rounds % 100 == 0 {
+            wakees = (0..MAX_WORKERS)
+                .filter(|&i| cx.shared.slot(i).waits_on.load(Ordering::Relaxed) == me)
+                .collect();
+        }
+        rounds = rounds.wrapping_add(1);
+        let now = mono_ns();
+        for &i in &wakees {
+            // Only if none is pending: the oldest unconsumed wake counts.
+            let _ = cx.shared.slot(i).wake_pending_since.compare_exchange(
+                0,
+                now,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+        }
         cx.slot.futex.fetch_add(1, Ordering::Release);
         futex_wake(&cx.slot.futex, i32::MAX);
         cx.tick(1);
-        sleep_ms(1);
-        cx.cp.resume();
+        cx.timed_sleep_ms(1);
     }
 }
 
 fn fan_out_wakee(cx: &mut Ctx<'_>, waker: usize) {
     let w = cx.shared.slot(waker);
+    cx.slot.waits_on.store(waker as u32 + 1, Ordering::Relaxed);
     let mut seen = w.futex.load(Ordering::Acquire);
     while !cx.stopped() {
         futex_wait(&w.futex, seen, WAIT_SLICE);
         let now = w.futex.load(Ordering::Acquire);
         if now != seen {
             seen = now;
-            cx.wake_sample(w.wake_stamp.load(Ordering::Relaxed));
+            let since = cx.slot.wake_pending_since.swap(0, Ordering::Relaxed);
+            cx.wake_sample(since);
             cx.tick(1);
         } else {
             // No wake this slice; the waker may be starved. Not our progress.
