@@ -123,7 +123,7 @@ pub(crate) fn run(a: GauntletArgs) -> CmdResult {
         .map_or_else(|| default_jobs(&chosen), |j| usize::from(j).max(1));
     // Fail fast on the host: one backend must open before any VM starts.
     drop(select_backend(a.backend)?);
-    if !a.json {
+    {
         eprintln!(
             "gauntlet: {} cells planned ({} skipped, {} invalid), running {} with {jobs} job{}{}",
             the_plan.cells.len() + the_plan.skipped.len() + the_plan.invalid.len(),
@@ -159,9 +159,8 @@ pub(crate) fn run(a: GauntletArgs) -> CmdResult {
         for _ in 0..jobs {
             let shared = Arc::clone(&shared);
             let (scenarios, scheds, image) = (&scenarios, &scheds, &image);
-            let (backend, quiet) = (a.backend, a.json);
-            scope
-                .spawn(move || worker(&shared, scenarios, scheds, image, backend, settings, quiet));
+            let backend = a.backend;
+            scope.spawn(move || worker(&shared, scenarios, scheds, image, backend, settings));
         }
     });
     if ktstr_vmm::stop_requested() {
@@ -262,7 +261,6 @@ fn worker(
     image: &std::path::Path,
     backend: BackendChoice,
     settings: VmSettings,
-    quiet: bool,
 ) {
     let backend = match select_backend(backend) {
         Ok(b) => b,
@@ -328,7 +326,8 @@ fn worker(
             detail: detail.clone(),
             wall_ms: Some(wall.as_secs_f64() * 1e3),
         });
-        if !quiet {
+        // Progress goes to stderr, so `--json` output stays clean.
+        {
             let failed = results
                 .iter()
                 .filter(|r| matches!(r.status, CellStatus::Fail | CellStatus::Error))
@@ -418,7 +417,7 @@ fn resolve_scheduler(
     max: u16,
 ) -> Result<GauntletScheduler, Failure> {
     if value.ends_with(".toml") {
-        let decl = ktstr_scheduler::SchedulerDecl::load(std::path::Path::new(value)).or_usage()?;
+        let decl = crate::scheduler_cmd::declaration_of(value)?;
         let arg = scheduler_arg::resolve_decl(&decl, kernel)?;
         let all = decl.profiles(if profiles { usize::from(max) } else { 1 });
         let under_test = SchedulerUnderTest {
@@ -428,9 +427,23 @@ fn resolve_scheduler(
         return Ok(GauntletScheduler { arg, under_test });
     }
     let arg = scheduler_arg::resolve(value, kernel)?;
+    // A production scheduler ktstr has a declaration for: its profiles, after
+    // whatever arguments the user gave.
+    let known = ktstr_scheduler::known(&arg.name).filter(|_| profiles);
+    let profiles = match known {
+        Some(decl) => decl
+            .profiles(usize::from(max))
+            .into_iter()
+            .map(|p| {
+                let name = p.name();
+                (name, arg.args.iter().cloned().chain(p.args).collect())
+            })
+            .collect(),
+        None => vec![("default".to_owned(), arg.args.clone())],
+    };
     let under_test = SchedulerUnderTest {
         name: arg.name.clone(),
-        profiles: vec![("default".to_owned(), arg.args.clone())],
+        profiles,
     };
     Ok(GauntletScheduler { arg, under_test })
 }

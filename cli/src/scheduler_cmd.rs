@@ -35,10 +35,11 @@ pub(crate) enum SchedulerCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Show the flag profiles a scheduler declaration (TOML file) allows.
+    /// Show the flag profiles a scheduler declaration allows.
     Profiles {
-        /// The declaration file.
-        declaration: PathBuf,
+        /// A declaration file (`.toml`) or the name of a built-in declaration
+        /// (`scx_bpfland`, `scx_lavd`, `scx_rusty`).
+        declaration: String,
         /// At most this many profiles.
         #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=4096))]
         max: u16,
@@ -98,7 +99,7 @@ pub(crate) fn run(cmd: SchedulerCommand) -> CmdResult {
             max,
             json,
         } => {
-            let decl = SchedulerDecl::load(&declaration).or_usage()?;
+            let decl = declaration_of(&declaration)?;
             let profiles = decl.profiles(usize::from(max));
             if json {
                 crate::failure::print_json(&profiles)?;
@@ -110,6 +111,21 @@ pub(crate) fn run(cmd: SchedulerCommand) -> CmdResult {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A declaration from a file, or ktstr's built-in one of that name.
+pub(crate) fn declaration_of(value: &str) -> Result<SchedulerDecl, Failure> {
+    let path = std::path::Path::new(value);
+    if value.ends_with(".toml") || path.is_file() {
+        return SchedulerDecl::load(path).or_usage();
+    }
+    let spec: SchedulerSpec = value.parse().or_usage()?;
+    ktstr_scheduler::known(&spec.name).ok_or_else(|| {
+        Failure::usage(anyhow::anyhow!(
+            "no declaration of `{value}`: not a file, and ktstr ships declarations only for {}\nhint: write a TOML declaration (see the ktstr_scheduler docs) and pass its path",
+            ktstr_scheduler::known_names().join(", ")
+        ))
+    })
 }
 
 /// The human table of `ktstr scheduler list`.
