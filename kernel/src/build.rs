@@ -15,8 +15,33 @@ use crate::run::{make, run_captured, run_streamed, BuildLock};
 use crate::source::{cache_id_for, fragment_sha256};
 use crate::{config, CachedKernel, Flavor, KernelCache, KernelError, KernelMeta, KernelSource};
 
-/// The example schedulers built from the kernel's `tools/sched_ext`.
-pub const SCHEDULERS: &[&str] = &["scx_simple", "scx_qmap", "scx_central", "scx_flatcg"];
+/// The schedulers built with the kernel's `tools/sched_ext`: the tree's
+/// examples, and ktstr's own fault-injection scheduler ([`FAULT_SCHEDULER`]).
+pub const SCHEDULERS: &[&str] = &[
+    "scx_simple",
+    "scx_qmap",
+    "scx_central",
+    "scx_flatcg",
+    FAULT_SCHEDULER,
+];
+
+/// ktstr's fault-injection scheduler: a global FIFO whose flags each seed one
+/// scheduler bug into one cgroup (`-c NAME`: `-d MS` first-run delay, `-w MS`
+/// wake-up delay, `-n` never run, `-u PCT` short slices, `-e MS` unregister
+/// from BPF). Sources in `kernel/sched/`, built with the tree's `tools/sched_ext`.
+pub const FAULT_SCHEDULER: &str = "scx_ktstr_fault";
+
+/// The fault scheduler's sources, copied into `tools/sched_ext` for the build.
+pub(crate) const FAULT_SOURCES: &[(&str, &str)] = &[
+    (
+        "scx_ktstr_fault.bpf.c",
+        include_str!("../sched/scx_ktstr_fault.bpf.c"),
+    ),
+    (
+        "scx_ktstr_fault.c",
+        include_str!("../sched/scx_ktstr_fault.c"),
+    ),
+];
 
 /// `LLVM=` for `tools/sched_ext`: Debian 12 ships clang as `clang-19`.
 const LLVM_SUFFIX: &str = "-19";
@@ -80,17 +105,19 @@ impl KernelCache {
         let identity = opts.source.identity()?;
         let fragment = opts.flavor.fragment();
         let id = cache_id_for(&identity, &fragment);
+        let current = |k: &CachedKernel| k.meta.schedulers_sha256 == schedulers_sha256();
         if !opts.force {
-            if let Some(kernel) = self.lookup(&id)? {
+            if let Some(kernel) = self.lookup(&id)?.filter(current) {
                 return Ok(cached(kernel, progress));
             }
         }
         let build_root = self.build_root();
         fs::create_dir_all(&build_root).map_err(KernelError::io("create", &build_root))?;
         let _lock = BuildLock::acquire(&build_root.join(format!("{id}.lock")), progress)?;
+        let existing = self.lookup(&id)?;
         if !opts.force {
             // Another process may have finished this kernel while we waited.
-            if let Some(kernel) = self.lookup(&id)? {
+            if let Some(kernel) = existing.clone().filter(current) {
                 return Ok(cached(kernel, progress));
             }
         }
@@ -105,6 +132,28 @@ impl KernelCache {
                 .map_err(KernelError::io("resolve kernel tree", tree))?,
         };
         let jobs = format!("-j{}", opts.jobs.max(1));
+
+        // The kernel is cached but the schedulers built with it changed (the
+        // fault scheduler's sources): rebuild only those, in seconds.
+        if let (false, Some(old)) = (opts.force, existing) {
+            if dirs.out.join("vmlinux").is_file() {
+                progress(BuildEvent::Stage(
+                    "build schedulers (their sources changed)".to_owned(),
+                ));
+                let scx_started = Instant::now();
+                build_schedulers(&src, &dirs, &jobs, progress)?;
+                progress(BuildEvent::Stage("install".to_owned()));
+                let meta = KernelMeta {
+                    scheduler_build_seconds: scx_started.elapsed().as_secs_f64(),
+                    schedulers: SCHEDULERS.iter().map(|s| (*s).to_owned()).collect(),
+                    schedulers_sha256: schedulers_sha256(),
+                    ..old.meta
+                };
+                let kernel = self.install(&dirs, meta)?;
+                progress(BuildEvent::Done);
+                return Ok(kernel);
+            }
+        }
 
         progress(BuildEvent::Stage("configure".to_owned()));
         configure(&src, &dirs, opts.flavor, progress)?;
@@ -143,6 +192,7 @@ impl KernelCache {
                 .map_err(KernelError::io("inspect", &bzimage))?
                 .len(),
             schedulers: SCHEDULERS.iter().map(|s| (*s).to_owned()).collect(),
+            schedulers_sha256: schedulers_sha256(),
         };
         let kernel = self.install(&dirs, meta)?;
         progress(BuildEvent::Done);
@@ -305,15 +355,21 @@ fn build_schedulers(
     // VMLINUX_BTF is explicit: the Makefile's fallback list ends with the
     // host's /sys/kernel/btf/vmlinux, which would silently generate
     // vmlinux.h for the wrong kernel.
+    let tools = src.join("tools/sched_ext");
+    // The Makefile compiles `<name>.c` from its own directory, so the fault
+    // scheduler's sources go there for the build and are removed after, so a
+    // user's tree is left as it was.
+    let _sources = FaultSources::place(&tools)?;
     let mut cmd = make();
     cmd.arg("-C")
-        .arg(src.join("tools/sched_ext"))
+        .arg(&tools)
         .arg(format!("O={}", dirs.scx.display()))
         .arg(format!("LLVM={LLVM_SUFFIX}"))
         .arg(format!(
             "VMLINUX_BTF={}",
             dirs.out.join("vmlinux").display()
         ))
+        .arg(format!("c-sched-targets={}", SCHEDULERS.join(" ")))
         .arg(jobs);
     run_streamed("build schedulers", cmd, progress)?;
     let bin = dirs.scx_bin();
@@ -326,6 +382,45 @@ fn build_schedulers(
         }
     }
     Ok(())
+}
+
+/// SHA-256 over the scheduler list and the fault scheduler's sources: a
+/// cached kernel whose entry records another value gets its schedulers rebuilt.
+pub(crate) fn schedulers_sha256() -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(SCHEDULERS.join(" ").as_bytes());
+    for (name, text) in FAULT_SOURCES {
+        h.update(name.as_bytes());
+        h.update(text.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+/// The fault scheduler's sources placed in a `tools/sched_ext` directory;
+/// removed again when dropped.
+struct FaultSources {
+    paths: Vec<PathBuf>,
+}
+
+impl FaultSources {
+    fn place(tools: &Path) -> Result<FaultSources, KernelError> {
+        let mut placed = FaultSources { paths: Vec::new() };
+        for (name, text) in FAULT_SOURCES {
+            let path = tools.join(name);
+            fs::write(&path, text).map_err(KernelError::io("write", &path))?;
+            placed.paths.push(path);
+        }
+        Ok(placed)
+    }
+}
+
+impl Drop for FaultSources {
+    fn drop(&mut self) {
+        for p in &self.paths {
+            let _ = fs::remove_file(p);
+        }
+    }
 }
 
 /// The built kernel's release string (`include/config/kernel.release`),
@@ -438,6 +533,7 @@ mod tests {
             created_unix: created,
             bzimage_bytes: 1,
             schedulers: vec!["scx_simple".to_owned()],
+            schedulers_sha256: String::new(),
         };
         let first = cache.install(&dirs, meta(1)).unwrap();
         assert_eq!(fs::read_to_string(first.bzimage()).unwrap(), "0");

@@ -47,6 +47,10 @@ pub struct KernelMeta {
     pub bzimage_bytes: u64,
     /// The scheduler binaries in the entry's `schedulers/` directory.
     pub schedulers: Vec<String>,
+    /// SHA-256 of the scheduler list and the fault scheduler's sources they
+    /// were built from; a different value makes the next build rebuild them.
+    #[serde(default)]
+    pub schedulers_sha256: String,
 }
 
 /// A kernel in the cache.
@@ -356,6 +360,7 @@ pub(crate) mod tests {
             created_unix: created,
             bzimage_bytes: 4,
             schedulers: vec!["scx_simple".to_owned()],
+            schedulers_sha256: crate::build::schedulers_sha256(),
         };
         fs::write(dir.join(META_FILE), serde_json::to_string(&meta).unwrap()).unwrap();
         fs::write(dir.join(BZIMAGE), b"fake").unwrap();
