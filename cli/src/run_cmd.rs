@@ -28,7 +28,8 @@ const GUEST_BIN_DIR: &str = "/ktstr/bin";
 pub(crate) struct RunArgs {
     /// Scheduler(s): `eevdf`, a built one by name (`scx_simple`, `simple`), or a path;
     /// arguments may follow inside the quotes (`"scx_qmap -t 2"`). Repeatable.
-    #[arg(long, short = 's', default_value = EEVDF)]
+    /// Default: the scheduler a scenario is written for (seeded faults name theirs), else EEVDF.
+    #[arg(long, short = 's')]
     scheduler: Vec<String>,
     /// Scenario(s): a catalog name (see `ktstr list`) or a TOML file. Default: the whole catalog.
     #[arg(long = "scenario", short = 'c')]
@@ -104,19 +105,29 @@ pub(crate) fn run(a: RunArgs) -> CmdResult {
         s.validate(&topo).map_err(Failure::usage)?;
     }
     let kernel = kernel_cmd::resolve(a.kernel.as_deref())?;
-    let schedulers: Vec<SchedulerArg> = a
-        .scheduler
-        .iter()
-        .map(|s| scheduler_arg::resolve(s, &kernel.resolved))
-        .collect::<Result<_, _>>()?;
+    // (scheduler, scenario) in run order: every scenario under each `-s`, or
+    // each scenario under the scheduler it names (EEVDF if none).
+    let mut pairs: Vec<(SchedulerArg, &Scenario)> = Vec::new();
+    if a.scheduler.is_empty() {
+        for s in &scenarios {
+            let value = s.scheduler.as_deref().unwrap_or(EEVDF);
+            pairs.push((scheduler_arg::resolve(value, &kernel.resolved)?, s));
+        }
+    } else {
+        for value in &a.scheduler {
+            let sched = scheduler_arg::resolve(value, &kernel.resolved)?;
+            pairs.extend(scenarios.iter().map(|s| (sched.clone(), s)));
+        }
+    }
     let backend = select_backend(a.backend)?;
     let registry = extract_cmd::registry(&a.plugins)?;
 
     let mut records = Vec::new();
-    for sched in &schedulers {
-        for scenario in scenarios
-            .iter()
-            .flat_map(|s| std::iter::repeat_n(s, a.repeat as usize))
+    for (sched, scenario) in pairs
+        .iter()
+        .flat_map(|p| std::iter::repeat_n(p, a.repeat as usize))
+    {
+        let (sched, scenario) = (sched, *scenario);
         {
             let topo = scenario.topology.unwrap_or(default_topo);
             if !a.json {

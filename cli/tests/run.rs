@@ -197,6 +197,17 @@ fn list_shows_the_catalog() {
     ] {
         assert!(text.contains(name), "{name} missing from {text}");
     }
+    // One seeded fault per flag of the fault scheduler.
+    let faults = String::from_utf8_lossy(&run(&["list", "--faults"]).stdout).into_owned();
+    for name in [
+        "fault-first-run-delay",
+        "fault-wake-delay",
+        "fault-never-run",
+        "fault-short-slices",
+        "fault-bpf-exit",
+    ] {
+        assert!(faults.contains(name), "{name} missing from {faults}");
+    }
 }
 
 /// Runs a payload scenario and returns its payload report.
@@ -350,4 +361,58 @@ work = { type = "spin" }
     let checks = rec["verdict"]["checks"].as_array().unwrap();
     let class = checks.iter().find(|c| c["name"] == "sched_class").unwrap();
     assert_eq!(class["status"], "pass", "{class}");
+}
+
+/// Runs a seeded fault under the scheduler it names (no `-s`): ktstr's
+/// fault scheduler, built with the kernel.
+fn assert_fault_caught(scenario: &str, check: &str, evidence: &str) {
+    if !vm_ready() {
+        return;
+    }
+    let (code, r, stderr) = run_json(&["run", "-c", scenario, "--json"]);
+    let rec = &r.as_array().unwrap_or_else(|| panic!("{r:#}\n{stderr}"))[0];
+    assert_eq!(code, 1, "{scenario} should fail: {}", rec["verdict"]);
+    assert!(
+        rec["scheduler"]
+            .as_str()
+            .unwrap()
+            .starts_with("scx_ktstr_fault -c victim"),
+        "{}",
+        rec["scheduler"]
+    );
+    let failed = failed_checks(rec);
+    assert!(
+        failed.iter().any(|c| c == check),
+        "expected `{check}` to fail, failed: {failed:?}"
+    );
+    let text = rec["verdict"].to_string();
+    assert!(
+        text.contains(evidence),
+        "evidence `{evidence}` missing from {text}"
+    );
+}
+
+#[test]
+fn a_worker_held_before_its_first_run_fails_the_gap_check() {
+    assert_fault_caught("fault-first-run-delay", "gap", "after its release");
+}
+
+#[test]
+fn delayed_wake_ups_fail_wake_latency() {
+    assert_fault_caught("fault-wake-delay", "wake_latency", "p99 wake latency");
+}
+
+#[test]
+fn a_cgroup_that_never_runs_fails_starvation() {
+    assert_fault_caught("fault-never-run", "starvation", "did no work");
+}
+
+#[test]
+fn unfair_slices_between_cgroups_fail_throughput() {
+    assert_fault_caught("fault-short-slices", "throughput", "victim");
+}
+
+#[test]
+fn a_scheduler_that_unregisters_itself_from_bpf_fails() {
+    assert_fault_caught("fault-bpf-exit", "scheduler", "unregistered from BPF");
 }

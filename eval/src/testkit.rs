@@ -39,6 +39,7 @@ pub fn scenario(cgroups: Vec<CgroupSpec>) -> Scenario {
         cgroups,
         steps: Vec::new(),
         switch: SwitchMode::Full,
+        scheduler: None,
         thresholds: ThresholdOverrides::default(),
         payloads: Vec::new(),
     }

@@ -45,7 +45,89 @@ pub fn catalog() -> Vec<Scenario> {
 /// Scenarios with a deliberate fault, which a correct run must report as failed.
 /// They prove the checks work and are not part of [`catalog`].
 pub fn fault_scenarios() -> Vec<Scenario> {
-    vec![fault_escape(), fault_freeze(), fault_starve()]
+    vec![
+        fault_escape(),
+        fault_freeze(),
+        fault_starve(),
+        fault_first_run_delay(),
+        fault_wake_delay(),
+        fault_never_run(),
+        fault_short_slices(),
+        fault_bpf_exit(),
+    ]
+}
+
+/// The cgroup ktstr's fault scheduler (`scx_ktstr_fault -c victim ...`) targets.
+pub const FAULT_VICTIM: &str = "victim";
+
+/// A scenario run under ktstr's fault scheduler with `flags`: a `victim`
+/// cgroup the fault hits and a `bystander` cgroup it leaves alone.
+fn under_fault_scheduler(name: &str, flags: &str) -> crate::ScenarioBuilder {
+    Scenario::builder(name).scheduler(format!("scx_ktstr_fault -c {FAULT_VICTIM} {flags}"))
+}
+
+fn fault_first_run_delay() -> Scenario {
+    under_fault_scheduler("fault-first-run-delay", "-d 1000")
+        .description(
+            "The fault scheduler holds the victim cgroup's workers 1 s before their first run; the gap check must fail.",
+        )
+        .cgroup(FAULT_VICTIM, |c| c.workers(2, WorkType::Spin))
+        .cgroup("bystander", |c| c.workers(2, WorkType::Spin))
+        .skip_fairness()
+        .build()
+}
+
+fn fault_wake_delay() -> Scenario {
+    under_fault_scheduler("fault-wake-delay", "-w 300")
+        .description(
+            "The fault scheduler holds every wake-up of the victim's bursty workers 300 ms; wake latency must fail.",
+        )
+        .cgroup(FAULT_VICTIM, |c| {
+            c.workers(
+                2,
+                WorkType::Bursty {
+                    burst_ms: 5,
+                    sleep_ms: 20,
+                },
+            )
+        })
+        .cgroup("bystander", |c| c.workers(2, WorkType::Spin))
+        .skip_fairness()
+        .build()
+}
+
+fn fault_never_run() -> Scenario {
+    under_fault_scheduler("fault-never-run", "-n")
+        .description(
+            "The fault scheduler never runs the victim cgroup's workers; starvation must fail.",
+        )
+        .cgroup(FAULT_VICTIM, |c| c.workers(2, WorkType::Spin))
+        .cgroup("bystander", |c| c.workers(2, WorkType::Spin))
+        .skip_fairness()
+        .build()
+}
+
+fn fault_short_slices() -> Scenario {
+    // Twice as many spinners as CPUs, so slices decide who runs: the victim's
+    // 5% slices give it a fraction of the bystander's CPU time.
+    under_fault_scheduler("fault-short-slices", "-u 5")
+        .description(
+            "The fault scheduler gives the victim cgroup 5% slices while both cgroups oversubscribe the CPUs; throughput must fail.",
+        )
+        .requires(cpus(2))
+        .cgroup(FAULT_VICTIM, |c| c.workers(4, WorkType::Spin))
+        .cgroup("bystander", |c| c.workers(4, WorkType::Spin))
+        .build()
+}
+
+fn fault_bpf_exit() -> Scenario {
+    under_fault_scheduler("fault-bpf-exit", "-e 1000")
+        .description(
+            "The fault scheduler unregisters itself from BPF (scx_bpf_exit) 1 s after attaching; the scheduler check must fail.",
+        )
+        .cgroup(FAULT_VICTIM, |c| c.workers(2, WorkType::Spin))
+        .cgroup("bystander", |c| c.workers(2, WorkType::Spin))
+        .build()
 }
 
 /// Scenarios that run real benchmark binaries from Debian (fio, cyclictest,
@@ -518,6 +600,33 @@ mod tests {
             }
         }
         total
+    }
+
+    #[test]
+    fn fault_scheduler_scenarios_name_their_victim_cgroup() {
+        let under: Vec<_> = fault_scenarios()
+            .into_iter()
+            .filter(|s| {
+                s.scheduler
+                    .as_deref()
+                    .is_some_and(|x| x.starts_with("scx_ktstr_fault"))
+            })
+            .collect();
+        assert_eq!(under.len(), 5, "one seeded fault per flag");
+        for s in &under {
+            assert!(
+                s.cgroups.iter().any(|c| c.name == FAULT_VICTIM),
+                "{}",
+                s.name
+            );
+            assert!(
+                s.cgroups.iter().any(|c| c.name != FAULT_VICTIM),
+                "{}: no bystander",
+                s.name
+            );
+        }
+        // The normal catalog is for any scheduler.
+        assert!(catalog().iter().all(|s| s.scheduler.is_none()));
     }
 
     #[test]

@@ -353,7 +353,7 @@ fn fan_out_waker(cx: &mut Ctx<'_>) {
     let mut rounds = 0u32;
     while !cx.stopped() {
         // Wakees register as they start; look for new ones now and then.
-        if rounds % 100 == 0 {
+        if rounds.is_multiple_of(100) {
             wakees = (0..MAX_WORKERS)
                 .filter(|&i| cx.shared.slot(i).waits_on.load(Ordering::Relaxed) == me)
                 .collect();

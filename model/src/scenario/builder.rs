@@ -54,10 +54,18 @@ impl ScenarioBuilder {
                 cgroups: Vec::new(),
                 steps: Vec::new(),
                 switch: SwitchMode::Full,
+                scheduler: None,
                 thresholds: ThresholdOverrides::default(),
                 payloads: Vec::new(),
             },
         }
+    }
+
+    /// The scheduler (with arguments) the scenario is written for; see
+    /// [`Scenario::scheduler`].
+    pub fn scheduler(mut self, scheduler: impl Into<String>) -> Self {
+        self.scenario.scheduler = Some(scheduler.into());
+        self
     }
 
     /// Sets the one-sentence description.

@@ -43,6 +43,11 @@ pub struct Scenario {
     /// (`switch = "partial"` in TOML); see [`SwitchMode`].
     #[serde(default, skip_serializing_if = "SwitchMode::is_full")]
     pub switch: SwitchMode,
+    /// The scheduler, with arguments, the scenario is written for (a seeded
+    /// fault's `scx_ktstr_fault -c victim -d 1000`); `ktstr run` uses it when
+    /// no `--scheduler` is given. `None`: any scheduler, EEVDF by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduler: Option<String>,
     /// Threshold overrides for this scenario.
     #[serde(default)]
     pub thresholds: ThresholdOverrides,
