@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::anyhow;
 use clap::Args;
 use ktstr_gauntlet::{
-    plan, render_matrix, select, Cell, CellResult, CellStatus, Durations, GauntletReport,
+    plan, rank, render_matrix, select, Cell, CellResult, CellStatus, Durations, GauntletReport,
     SchedulerUnderTest,
 };
 use ktstr_model::{presets, Preset, Scenario};
@@ -117,7 +117,14 @@ pub(crate) fn run(a: GauntletArgs) -> CmdResult {
     let the_plan = plan(&scenarios, &chosen_presets, &unders);
     let durations_path = durations_path()?;
     let durations = Durations::load(&durations_path).or_usage()?;
-    let chosen = select(&the_plan.cells, a.budget, &durations);
+    // With a budget, every cell is queued in order of coverage per expected
+    // second, and a cell starts only if it is expected to end in time: when
+    // runs are quicker than expected, later cells still get their turn.
+    let chosen = match a.budget {
+        Some(_) => rank(&the_plan.cells, &durations),
+        None => select(&the_plan.cells, None, &durations),
+    };
+    let expected = select(&the_plan.cells, a.budget, &durations).len();
     let jobs = a
         .jobs
         .map_or_else(|| default_jobs(&chosen), |j| usize::from(j).max(1));
@@ -125,11 +132,11 @@ pub(crate) fn run(a: GauntletArgs) -> CmdResult {
     drop(select_backend(a.backend)?);
     {
         eprintln!(
-            "gauntlet: {} cells planned ({} skipped, {} invalid), running {} with {jobs} job{}{}",
+            "gauntlet: {} cells planned ({} skipped, {} invalid), about {} to run with {jobs} job{}{}",
             the_plan.cells.len() + the_plan.skipped.len() + the_plan.invalid.len(),
             the_plan.skipped.len(),
             the_plan.invalid.len(),
-            chosen.len(),
+            expected,
             if jobs == 1 { "" } else { "s" },
             a.budget
                 .map(|b| format!(" within {} s", b.as_secs()))
@@ -143,7 +150,7 @@ pub(crate) fn run(a: GauntletArgs) -> CmdResult {
         durations: Mutex::new(durations),
         started,
         budget: a.budget,
-        total: chosen.len(),
+        total: expected,
         jobs,
     });
     let settings = VmSettings {
@@ -334,8 +341,9 @@ fn worker(
                 .count();
             let eta = shared.eta();
             eprintln!(
-                "[{}/{}] {:<4} {} on {} under {} ({:.1} s){} — {failed} failed so far, ETA {}",
+                "[{}/{}{}] {:<4} {} on {} under {} ({:.1} s){} — {failed} failed so far, ETA {}",
                 results.len(),
+                if shared.budget.is_some() { "~" } else { "" },
                 shared.total,
                 match status {
                     CellStatus::Pass => "PASS",

@@ -28,4 +28,4 @@ pub use cell::{Cell, CellOutcome, CellResult, CellStatus};
 pub use durations::{Durations, DurationsError};
 pub use matrix::{render_matrix, GauntletReport};
 pub use plan::{plan, Plan, SchedulerUnderTest, Skipped};
-pub use select::select;
+pub use select::{rank, select};

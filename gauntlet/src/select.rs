@@ -22,9 +22,20 @@ const ANY_CELL: f64 = 1.0;
 /// The cells to run, most informative first: all of them without a
 /// budget, else a greedy choice whose expected total fits `budget`.
 pub fn select(cells: &[Cell], budget: Option<Duration>, durations: &Durations) -> Vec<Cell> {
-    let Some(budget) = budget else {
-        return cells.to_vec();
-    };
+    match budget {
+        Some(b) => greedy(cells, b.as_secs_f64(), durations),
+        None => cells.to_vec(),
+    }
+}
+
+/// Every cell, most informative per expected second first: the order to
+/// run a budget in when cells may take less (or more) than expected, so a
+/// runner can keep taking the next cell that still fits.
+pub fn rank(cells: &[Cell], durations: &Durations) -> Vec<Cell> {
+    greedy(cells, f64::INFINITY, durations)
+}
+
+fn greedy(cells: &[Cell], limit: f64, durations: &Durations) -> Vec<Cell> {
     let cost: Vec<f64> = cells
         .iter()
         .map(|c| durations.estimate(c).as_secs_f64().max(0.001))
@@ -33,7 +44,6 @@ pub fn select(cells: &[Cell], budget: Option<Duration>, durations: &Durations) -
     let mut chosen = Vec::new();
     let mut spent = 0.0;
     let mut seen = Coverage::default();
-    let limit = budget.as_secs_f64();
     loop {
         let best = left
             .iter()
@@ -139,6 +149,17 @@ mod tests {
         assert_eq!(distinct(|c| &c.profile), 2);
         let total: f64 = chosen.iter().map(|c| d.estimate(c).as_secs_f64()).sum();
         assert!(total <= one * 4.0 + 0.1);
+    }
+
+    #[test]
+    fn ranking_orders_everything_and_starts_like_the_budgeted_choice() {
+        let cells = grid();
+        let d = Durations::default();
+        let ranked = rank(&cells, &d);
+        assert_eq!(ranked.len(), cells.len());
+        let one = d.estimate(&cells[0]).as_secs_f64();
+        let chosen = select(&cells, Some(Duration::from_secs_f64(one * 4.0 + 0.1)), &d);
+        assert_eq!(&ranked[..4], &chosen[..]);
     }
 
     #[test]
