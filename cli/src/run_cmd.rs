@@ -210,7 +210,10 @@ pub(crate) fn run_one(
     let mut binaries = payloads::resolve(&mut scenario)?;
     let scenario = &scenario;
     let launch = sched.host_path.as_ref().map(|p| {
-        let guest_path = format!("{GUEST_BIN_DIR}/{}", sched.name);
+        let file = p
+            .file_name()
+            .map_or_else(|| sched.name.clone(), |f| f.to_string_lossy().into_owned());
+        let guest_path = format!("{GUEST_BIN_DIR}/{file}");
         binaries.push((p.clone(), guest_path.clone()));
         SchedulerLaunch {
             guest_path,

@@ -77,8 +77,9 @@ pub(crate) fn resolve(value: &str, kernel: &ResolvedKernel) -> Result<SchedulerA
         }
     }
     if let Some(built) = crate::scheduler_cmd::find_built(&spec)? {
+        // Reports name the version that ran: `scx_bpfland@1.1.4`.
         return Ok(SchedulerArg {
-            name: spec.name,
+            name: format!("{}@{}", built.name, built.version),
             host_path: Some(built.binary),
             args,
         });
