@@ -128,8 +128,9 @@ pub(crate) fn run(a: GauntletArgs) -> CmdResult {
     let jobs = a
         .jobs
         .map_or_else(|| default_jobs(&chosen), |j| usize::from(j).max(1));
-    // Fail fast on the host: one backend must open before any VM starts.
+    // Fail fast on the host: a backend and the adapters must load before any VM starts.
     drop(select_backend(a.backend)?);
+    drop(extract_cmd::registry(&[])?);
     {
         eprintln!(
             "gauntlet: {} cells planned ({} skipped, {} invalid), about {} to run with {jobs} job{}{}",
@@ -247,6 +248,14 @@ struct Shared {
 }
 
 impl Shared {
+    /// Puts a cell that was taken but not run (Ctrl-C) back, so it is reported as not run.
+    fn give_back(&self, cell: Cell) {
+        self.queue
+            .lock()
+            .expect("no worker panicked")
+            .push_front(cell);
+    }
+
     /// The next cell that still fits the budget; cells that do not fit stay
     /// in the queue and are reported as not run.
     fn next(&self) -> Option<Cell> {
@@ -269,20 +278,29 @@ fn worker(
     backend: BackendChoice,
     settings: VmSettings,
 ) {
+    // The command opened both once before starting the workers, so a failure
+    // here is rare; the cells this worker leaves are reported as not run.
     let backend = match select_backend(backend) {
         Ok(b) => b,
-        Err(_) => return,
+        Err(f) => {
+            return eprintln!(
+                "warning: a gauntlet job could not open its VM backend: {}",
+                f.message()
+            )
+        }
     };
-    let Ok(registry) = extract_cmd::registry(&[]) else {
-        return;
+    let registry = match extract_cmd::registry(&[]) {
+        Ok(r) => r,
+        Err(f) => {
+            return eprintln!(
+                "warning: a gauntlet job could not load the output adapters: {}",
+                f.message()
+            )
+        }
     };
     while let Some(cell) = shared.next() {
         if ktstr_vmm::stop_requested() {
-            shared
-                .queue
-                .lock()
-                .expect("no worker panicked")
-                .push_front(cell);
+            shared.give_back(cell);
             return;
         }
         let scenario = scenarios
@@ -312,11 +330,7 @@ fn worker(
             Err(f) => (CellStatus::Error, Some(f.message())),
         };
         if ktstr_vmm::stop_requested() {
-            shared
-                .queue
-                .lock()
-                .expect("no worker panicked")
-                .push_front(cell);
+            shared.give_back(cell);
             return;
         }
         if result.is_ok() {

@@ -42,7 +42,12 @@ fn assert_fails_with(scheduler: &str, scenario: &str, check: &str, evidence: &st
         "{scenario} under {scheduler} should fail: {}",
         rec["verdict"]
     );
-    let failed = failed_checks(&rec);
+    assert_check_failed_with(&rec, check, evidence);
+}
+
+/// `check` failed in the run record, and its verdict mentions `evidence`.
+fn assert_check_failed_with(rec: &serde_json::Value, check: &str, evidence: &str) {
+    let failed = failed_checks(rec);
     assert!(
         failed.iter().any(|c| c == check),
         "expected `{check}` to fail, failed: {failed:?}"
@@ -380,16 +385,7 @@ fn assert_fault_caught(scenario: &str, check: &str, evidence: &str) {
         "{}",
         rec["scheduler"]
     );
-    let failed = failed_checks(rec);
-    assert!(
-        failed.iter().any(|c| c == check),
-        "expected `{check}` to fail, failed: {failed:?}"
-    );
-    let text = rec["verdict"].to_string();
-    assert!(
-        text.contains(evidence),
-        "evidence `{evidence}` missing from {text}"
-    );
+    assert_check_failed_with(rec, check, evidence);
 }
 
 #[test]
