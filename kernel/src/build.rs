@@ -227,16 +227,7 @@ impl KernelCache {
         fs::write(&meta_path, json + "\n").map_err(KernelError::io("write", &meta_path))?;
 
         let dest = kernels.join(&meta.id);
-        if dest.exists() {
-            // A forced rebuild: move the old entry aside first, since rename
-            // cannot replace a non-empty directory.
-            let old = kernels.join(format!(".old-{}-{}", meta.id, std::process::id()));
-            fs::rename(&dest, &old).map_err(KernelError::io("move aside", &dest))?;
-            fs::rename(tmp.path(), &dest).map_err(KernelError::io("install", &dest))?;
-            fs::remove_dir_all(&old).map_err(KernelError::io("remove", &old))?;
-        } else {
-            fs::rename(tmp.path(), &dest).map_err(KernelError::io("install", &dest))?;
-        }
+        crate::cache::replace_entry(tmp.path(), &dest)?;
         // `tmp` now names a path that no longer exists; dropping it is a no-op.
         CachedKernel::load(&dest)
     }

@@ -340,6 +340,26 @@ fn remove_dir(dir: &Path) -> Result<(), KernelError> {
     fs::remove_dir_all(dir).map_err(KernelError::io("remove", dir))
 }
 
+/// Moves the directory `tmp` into place as `dest`, replacing an older
+/// `dest` whole: readers see the old entry or the new one, never a mix.
+/// Shared by every cache of ktstr (kernels, schedulers).
+///
+/// # Errors
+///
+/// [`KernelError::Io`] when a rename or the removal of the old entry fails.
+pub fn replace_entry(tmp: &Path, dest: &Path) -> Result<(), KernelError> {
+    if dest.exists() {
+        // rename cannot replace a non-empty directory: move the old one aside first.
+        let name = dest.file_name().unwrap_or_default().to_string_lossy();
+        let old = dest.with_file_name(format!(".old-{name}-{}", std::process::id()));
+        fs::rename(dest, &old).map_err(KernelError::io("move aside", dest))?;
+        fs::rename(tmp, dest).map_err(KernelError::io("install", dest))?;
+        fs::remove_dir_all(&old).map_err(KernelError::io("remove", &old))
+    } else {
+        fs::rename(tmp, dest).map_err(KernelError::io("install", dest))
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;

@@ -33,7 +33,7 @@ mod run;
 mod source;
 
 pub use build::{BuildEvent, BuildOptions, FAULT_SCHEDULER, SCHEDULERS};
-pub use cache::{CachedKernel, KernelCache, KernelMeta};
+pub use cache::{replace_entry, CachedKernel, KernelCache, KernelMeta};
 pub use config::{
     check_config, check_flavor_config, config_has_sched_ext, parse_config, unmet_requirements,
     FRAGMENT, REQUIRED,

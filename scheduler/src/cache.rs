@@ -203,16 +203,7 @@ impl SchedulerCache {
         let json = serde_json::to_string_pretty(&meta).expect("BuiltScheduler serializes");
         fs::write(&meta_path, json + "\n").map_err(SchedulerError::io("write", &meta_path))?;
         let dest = self.dir.join(entry);
-        if dest.exists() {
-            let old = self
-                .dir
-                .join(format!(".old-{entry}-{}", std::process::id()));
-            fs::rename(&dest, &old).map_err(SchedulerError::io("move aside", &dest))?;
-            fs::rename(tmp.path(), &dest).map_err(SchedulerError::io("install", &dest))?;
-            fs::remove_dir_all(&old).map_err(SchedulerError::io("remove", &old))?;
-        } else {
-            fs::rename(tmp.path(), &dest).map_err(SchedulerError::io("install", &dest))?;
-        }
+        ktstr_kernel::replace_entry(tmp.path(), &dest)?;
         load(&dest)
     }
 }
