@@ -353,26 +353,14 @@ fn worker(
                 .iter()
                 .filter(|r| matches!(r.status, CellStatus::Fail | CellStatus::Error))
                 .count();
-            let eta = shared.eta();
-            eprintln!(
-                "[{}/{}{}] {:<4} {} on {} under {} ({:.1} s){} — {failed} failed so far, ETA {}",
-                results.len(),
-                if shared.budget.is_some() { "~" } else { "" },
-                shared.total,
-                match status {
-                    CellStatus::Pass => "PASS",
-                    CellStatus::Fail => "FAIL",
-                    _ => "ERR",
-                },
-                cell.scenario,
-                cell.preset,
-                cell.scheduler_label(),
-                wall.as_secs_f64(),
-                detail
-                    .map(|d| format!(": {}", first_line(&d)))
-                    .unwrap_or_default(),
-                eta
-            );
+            let progress = Progress {
+                done: results.len(),
+                total: shared.total,
+                approximate: shared.budget.is_some(),
+                failed,
+                eta: shared.eta(),
+            };
+            eprintln!("{}", progress.line(&cell, status, wall, detail.as_deref()));
         }
     }
 }
@@ -391,6 +379,48 @@ impl Shared {
         }
         let s = (left / self.jobs as f64).round() as u64;
         format!("{}m{:02}s", s / 60, s % 60)
+    }
+}
+
+/// Where the gauntlet stands after a cell, for its progress line.
+struct Progress {
+    done: usize,
+    total: usize,
+    /// The total is the budget's estimate.
+    approximate: bool,
+    failed: usize,
+    eta: String,
+}
+
+impl Progress {
+    /// `[12/~47] PASS steady on tiny under scx_simple (4.9 s) — 0 failed so far, ETA 3m10s`.
+    fn line(
+        &self,
+        cell: &Cell,
+        status: CellStatus,
+        wall: Duration,
+        detail: Option<&str>,
+    ) -> String {
+        format!(
+            "[{}/{}{}] {:<4} {} on {} under {} ({:.1} s){} — {} failed so far, ETA {}",
+            self.done,
+            if self.approximate { "~" } else { "" },
+            self.total,
+            match status {
+                CellStatus::Pass => "PASS",
+                CellStatus::Fail => "FAIL",
+                _ => "ERR",
+            },
+            cell.scenario,
+            cell.preset,
+            cell.scheduler_label(),
+            wall.as_secs_f64(),
+            detail
+                .map(|d| format!(": {}", first_line(d)))
+                .unwrap_or_default(),
+            self.failed,
+            self.eta
+        )
     }
 }
 
@@ -509,6 +539,37 @@ fn durations_path() -> Result<PathBuf, Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn progress_line_snapshot() {
+        let cell = Cell {
+            scenario: "steady".into(),
+            preset: "numa2".into(),
+            topology: "2,2,2,1".parse().unwrap(),
+            scheduler: "scx_rusty@1.1.4".into(),
+            profile: "fifo-sched".into(),
+            args: vec!["--fifo-sched".into()],
+            scenario_ms: 3000,
+        };
+        let p = Progress {
+            done: 8,
+            total: 47,
+            approximate: true,
+            failed: 1,
+            eta: "3m10s".into(),
+        };
+        assert_eq!(
+            p.line(&cell, CellStatus::Fail, Duration::from_millis(6540), Some("fairness: spread 73.5%\nmore")),
+            "[8/~47] FAIL steady on numa2 under scx_rusty@1.1.4[fifo-sched] (6.5 s): fairness: spread 73.5% — 1 failed so far, ETA 3m10s"
+        );
+        let p = Progress {
+            approximate: false,
+            ..p
+        };
+        assert!(p
+            .line(&cell, CellStatus::Pass, Duration::from_secs(5), None)
+            .starts_with("[8/47] PASS "));
+    }
 
     #[test]
     fn budgets_parse_and_bad_ones_say_how() {

@@ -119,16 +119,8 @@ pub(crate) fn run(cmd: KernelCommand) -> CmdResult {
                     cache.root().display()
                 );
             } else {
-                for k in list {
-                    println!(
-                        "{}  {:<12} {:<7} {:>6.1} MB  {}  [{}]",
-                        k.id,
-                        k.meta.version,
-                        k.meta.flavor,
-                        k.meta.bzimage_bytes as f64 / 1e6,
-                        k.meta.source,
-                        k.meta.schedulers.join(" ")
-                    );
+                for k in &list {
+                    println!("{}", list_row(k));
                 }
             }
         }
@@ -169,5 +161,44 @@ impl<'a> ListedKernel<'a> {
             config: ktstr_kernel::parse_config(&text),
             unmet_requirements,
         }
+    }
+}
+
+/// One line of `ktstr kernel list`: id, release, flavour, image size,
+/// source and schedulers.
+fn list_row(k: &ktstr_kernel::CachedKernel) -> String {
+    format!(
+        "{}  {:<12} {:<7} {:>6.1} MB  {}  [{}]",
+        k.id,
+        k.meta.version,
+        k.meta.flavor,
+        k.meta.bzimage_bytes as f64 / 1e6,
+        k.meta.source,
+        k.meta.schedulers.join(" ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_row_snapshot() {
+        let meta: ktstr_kernel::KernelMeta = serde_json::from_value(serde_json::json!({
+            "id": "c9b923246074", "version": "6.12.117", "source": "debian-tarball linux-source-6.12.tar.xz",
+            "fragment_sha256": "00", "flavor": "debug", "build_seconds": 1.0, "kernel_build_seconds": 1.0,
+            "scheduler_build_seconds": 1.0, "created_unix": 1, "bzimage_bytes": 9_400_000,
+            "schedulers": ["scx_simple", "scx_ktstr_fault"]
+        }))
+        .unwrap();
+        let k = ktstr_kernel::CachedKernel {
+            id: meta.id.clone(),
+            dir: "/c/kernels/c9b923246074".into(),
+            meta,
+        };
+        assert_eq!(
+            list_row(&k),
+            "c9b923246074  6.12.117     debug      9.4 MB  debian-tarball linux-source-6.12.tar.xz  [scx_simple scx_ktstr_fault]"
+        );
     }
 }

@@ -104,9 +104,7 @@ pub(crate) fn run(cmd: SchedulerCommand) -> CmdResult {
             if json {
                 crate::failure::print_json(&profiles)?;
             } else {
-                for p in &profiles {
-                    println!("{:<32} {} {}", p.name(), decl.name(), p.args.join(" "));
-                }
+                print!("{}", render_profiles(decl.name(), &profiles));
             }
         }
     }
@@ -126,6 +124,21 @@ pub(crate) fn declaration_of(value: &str) -> Result<SchedulerDecl, Failure> {
             ktstr_scheduler::known_names().join(", ")
         ))
     })
+}
+
+/// The human list of `ktstr scheduler profiles`: each profile's name and
+/// the command line it runs.
+fn render_profiles(scheduler: &str, profiles: &[ktstr_scheduler::FlagProfile]) -> String {
+    profiles
+        .iter()
+        .map(|p| {
+            let cmd = std::iter::once(scheduler.to_owned())
+                .chain(p.args.iter().cloned())
+                .collect::<Vec<_>>()
+                .join(" ");
+            format!("{:<32} {cmd}\n", p.name())
+        })
+        .collect()
 }
 
 /// The human table of `ktstr scheduler list`.
@@ -189,6 +202,17 @@ pub(crate) fn find_built(spec: &SchedulerSpec) -> Result<Option<BuiltScheduler>,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn profiles_snapshot() {
+        let decl = ktstr_scheduler::known("scx_lavd").unwrap();
+        let expected = "\
+default                          scx_lavd
+performance                      scx_lavd --performance
+powersave                        scx_lavd --powersave
+";
+        assert_eq!(render_profiles(decl.name(), &decl.profiles(3)), expected);
+    }
 
     #[test]
     fn list_renders_crates_and_local_trees() {
