@@ -89,7 +89,7 @@ impl SchedulerCache {
             }
         }
         let lock_path = self.dir().join(format!("{}.lock", spec.name));
-        let _lock = BuildLock::acquire(&lock_path, progress).map_err(kernel_io)?;
+        let _lock = BuildLock::acquire(&lock_path, progress)?;
         let started = Instant::now();
         let root = tempfile::Builder::new()
             .prefix(&format!(".install-{}-", spec.name))
@@ -110,9 +110,6 @@ impl SchedulerCache {
         if let Some(j) = settings.jobs {
             cmd.arg("--jobs").arg(j.max(1).to_string());
         }
-        // The installed set goes into a fresh root each time; --force makes
-        // cargo rebuild even if the shared target dir looks current.
-        cmd.arg("--force");
         progress(BuildEvent::Stage(format!("build {spec} from crates.io")));
         self.run_build(&spec.name, cmd, progress)?;
         let version = installed_version(root.path(), &spec.name)?;
@@ -152,7 +149,7 @@ impl SchedulerCache {
         progress(BuildEvent::Stage("read the Cargo project".to_owned()));
         let (name, version) = crate::metadata::binary_package(&self.cargo()?, &dir, package)?;
         let lock_path = self.dir().join(format!("{name}.lock"));
-        let _lock = BuildLock::acquire(&lock_path, progress).map_err(kernel_io)?;
+        let _lock = BuildLock::acquire(&lock_path, progress)?;
         let mut cmd = self.cargo()?;
         cmd.arg("build")
             .arg("--release")
@@ -296,10 +293,6 @@ fn find_on_path(program: &str) -> Option<PathBuf> {
     std::env::split_paths(&path)
         .map(|d| d.join(program))
         .find(|p| p.is_file())
-}
-
-fn kernel_io(e: KernelError) -> SchedulerError {
-    SchedulerError::Cache(e)
 }
 
 fn short_hash(text: &str) -> String {
