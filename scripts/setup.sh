@@ -8,7 +8,7 @@ PKGS=(
   # VM backend
   qemu-system-x86
   # kernel source and build tools
-  linux-source-6.12 build-essential bc bison flex libelf-dev libssl-dev
+  linux-source-6.12 build-essential bc bison flex libelf-dev libssl-dev patch
   dwarves xz-utils cpio kmod pkg-config
   # tools/sched_ext (BPF schedulers)
   clang-19 llvm-19 lld-19 libzstd-dev zlib1g-dev libcap-dev

@@ -104,7 +104,8 @@ impl KernelCache {
         let started = Instant::now();
         let identity = opts.source.identity()?;
         let fragment = opts.flavor.fragment();
-        let id = cache_id_for(&identity, &fragment);
+        let patches = crate::patches_for(&opts.source);
+        let id = cache_id_for(&identity, &crate::patches::recipe_text(&fragment, patches));
         let current = |k: &CachedKernel| k.meta.schedulers_sha256 == schedulers_sha256();
         if !opts.force {
             if let Some(kernel) = self.lookup(&id)?.filter(current) {
@@ -126,7 +127,9 @@ impl KernelCache {
         fs::create_dir_all(&dirs.out).map_err(KernelError::io("create", &dirs.out))?;
         fs::create_dir_all(&dirs.scx).map_err(KernelError::io("create", &dirs.scx))?;
         let src = match &opts.source {
-            KernelSource::DebianTarball(tarball) => extract(tarball, &dirs.root, progress)?,
+            KernelSource::DebianTarball(tarball) => {
+                extract(tarball, &dirs.root, patches, progress)?
+            }
             KernelSource::Tree(tree) => tree
                 .canonicalize()
                 .map_err(KernelError::io("resolve kernel tree", tree))?,
@@ -193,6 +196,7 @@ impl KernelCache {
                 .len(),
             schedulers: SCHEDULERS.iter().map(|s| (*s).to_owned()).collect(),
             schedulers_sha256: schedulers_sha256(),
+            patches: patches.iter().map(|p| p.name.to_owned()).collect(),
         };
         let kernel = self.install(&dirs, meta)?;
         progress(BuildEvent::Done);
@@ -271,6 +275,7 @@ impl BuildDirs {
 fn extract(
     tarball: &Path,
     build: &Path,
+    patches: &[crate::KernelPatch],
     progress: &mut dyn FnMut(BuildEvent),
 ) -> Result<PathBuf, KernelError> {
     let src = build.join("src");
@@ -286,17 +291,26 @@ fn extract(
         let mut cmd = std::process::Command::new("tar");
         cmd.arg("-xf").arg(tarball).arg("-C").arg(&partial);
         run_streamed("extract", cmd, progress)?;
+        // Patched before the rename: a tree under `src` is always complete.
+        crate::patches::apply(&top_level_tree(&partial)?, patches, progress)?;
         fs::rename(&partial, &src).map_err(KernelError::io("rename", &partial))?;
     }
-    // The tarball holds one top-level directory (e.g. linux-source-6.12/).
-    let entries = fs::read_dir(&src).map_err(KernelError::io("read", &src))?;
+    top_level_tree(&src)
+}
+
+/// The kernel tree inside an extraction: the tarball holds one top-level
+/// directory (e.g. linux-source-6.12/).
+fn top_level_tree(dir: &Path) -> Result<PathBuf, KernelError> {
+    let entries = fs::read_dir(dir).map_err(KernelError::io("read", dir))?;
     for entry in entries {
-        let path = entry.map_err(KernelError::io("read", &src))?.path();
+        let path = entry.map_err(KernelError::io("read", dir))?.path();
         if path.join("Makefile").is_file() {
             return Ok(path);
         }
     }
-    Err(KernelError::NotAKernelTree { path: src })
+    Err(KernelError::NotAKernelTree {
+        path: dir.to_path_buf(),
+    })
 }
 
 /// `make tinyconfig`, merge the fragment, `make olddefconfig`, then check
@@ -525,6 +539,7 @@ mod tests {
             bzimage_bytes: 1,
             schedulers: vec!["scx_simple".to_owned()],
             schedulers_sha256: String::new(),
+            patches: Vec::new(),
         };
         let first = cache.install(&dirs, meta(1)).unwrap();
         assert_eq!(fs::read_to_string(first.bzimage()).unwrap(), "0");

@@ -51,6 +51,10 @@ pub struct KernelMeta {
     /// were built from; a different value makes the next build rebuild them.
     #[serde(default)]
     pub schedulers_sha256: String,
+    /// The project's patches applied to the source (file names, in order);
+    /// empty for a tree the user brought.
+    #[serde(default)]
+    pub patches: Vec<String>,
 }
 
 /// A kernel in the cache.
@@ -381,6 +385,7 @@ pub(crate) mod tests {
             bzimage_bytes: 4,
             schedulers: vec!["scx_simple".to_owned()],
             schedulers_sha256: crate::build::schedulers_sha256(),
+            patches: Vec::new(),
         };
         fs::write(dir.join(META_FILE), serde_json::to_string(&meta).unwrap()).unwrap();
         fs::write(dir.join(BZIMAGE), b"fake").unwrap();

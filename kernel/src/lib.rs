@@ -27,6 +27,7 @@ mod cache;
 mod config;
 mod error;
 mod flavor;
+mod patches;
 mod progress;
 mod resolve;
 mod run;
@@ -40,6 +41,7 @@ pub use config::{
 };
 pub use error::KernelError;
 pub use flavor::{Flavor, UnknownFlavor, DEBUG_FRAGMENT, DEBUG_REQUIRED};
+pub use patches::{patches_for, KernelPatch, PATCHES, WATCHDOG_MAX_MS_PARAM};
 pub use progress::indicatif_progress;
 pub use resolve::{check_kernel_image, ResolvedKernel};
 pub use run::{run_streamed, BuildLock, TAIL_LINES};

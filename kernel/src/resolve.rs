@@ -13,7 +13,7 @@ use crate::{config, CachedKernel, KernelCache, KernelError};
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ResolvedKernel {
     /// An entry of the cache, with its schedulers.
-    Cached(CachedKernel),
+    Cached(Box<CachedKernel>),
     /// A kernel image outside the cache.
     Image {
         /// The bzImage (or ELF vmlinux) to boot.
@@ -74,14 +74,16 @@ impl KernelCache {
     /// [`KernelError::AmbiguousKernel`] for a bad id prefix.
     pub fn resolve(&self, spec: Option<&str>) -> Result<ResolvedKernel, KernelError> {
         let Some(spec) = spec else {
-            return self.latest().map(ResolvedKernel::Cached);
+            return self.latest().map(|k| ResolvedKernel::Cached(Box::new(k)));
         };
         let path = Path::new(spec);
         if let (false, Ok(flavor)) = (path.exists(), spec.parse::<crate::Flavor>()) {
-            return self.latest_of(flavor).map(ResolvedKernel::Cached);
+            return self
+                .latest_of(flavor)
+                .map(|k| ResolvedKernel::Cached(Box::new(k)));
         }
         if !path.exists() && !spec.contains('/') {
-            return self.get(spec).map(ResolvedKernel::Cached);
+            return self.get(spec).map(|k| ResolvedKernel::Cached(Box::new(k)));
         }
         let image = image_in(path);
         check_kernel_image(&image)?;
@@ -197,7 +199,10 @@ mod tests {
         let cache = KernelCache::new(tmp.path().join("cache"));
         fake_entry(&cache, "aaaa00000000", 1);
         let newest = fake_entry(&cache, "bbbb00000000", 2);
-        assert_eq!(cache.resolve(None).unwrap(), ResolvedKernel::Cached(newest));
+        assert_eq!(
+            cache.resolve(None).unwrap(),
+            ResolvedKernel::Cached(Box::new(newest))
+        );
         let older = cache.resolve(Some("aaaa")).unwrap();
         assert_eq!(older.cached().unwrap().id, "aaaa00000000");
         assert!(older.scheduler("scx_simple").is_some());

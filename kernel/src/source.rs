@@ -115,7 +115,8 @@ pub fn cache_id(source: &KernelSource) -> Result<String, KernelError> {
 ///
 /// As [`KernelSource::identity`].
 pub fn flavor_cache_id(source: &KernelSource, flavor: Flavor) -> Result<String, KernelError> {
-    Ok(cache_id_for(&source.identity()?, &flavor.fragment()))
+    let recipe = crate::patches::recipe_text(&flavor.fragment(), crate::patches_for(source));
+    Ok(cache_id_for(&source.identity()?, &recipe))
 }
 
 /// SHA-256 of a fragment text, recorded in `meta.json`.
