@@ -210,6 +210,9 @@ fn list_shows_the_catalog() {
         "fault-never-run",
         "fault-short-slices",
         "fault-bpf-exit",
+        "fault-bpf-exit-reattach",
+        "fault-cpuset-escape",
+        "fault-kthread-starve",
     ] {
         assert!(faults.contains(name), "{name} missing from {faults}");
     }
@@ -399,13 +402,33 @@ fn delayed_wake_ups_fail_wake_latency() {
 }
 
 #[test]
-fn a_cgroup_that_never_runs_fails_starvation() {
-    assert_fault_caught("fault-never-run", "starvation", "did no work");
+fn a_cgroup_that_never_runs_is_ejected_by_the_sched_ext_watchdog() {
+    // The per-run watchdog cap (2 s) ends the scheduler within the run.
+    assert_fault_caught("fault-never-run", "scheduler", "failed to run for");
 }
 
 #[test]
 fn unfair_slices_between_cgroups_fail_throughput() {
     assert_fault_caught("fault-short-slices", "throughput", "victim");
+}
+
+#[test]
+fn a_scheduler_that_unregisters_and_attaches_again_fails() {
+    assert_fault_caught(
+        "fault-bpf-exit-reattach",
+        "scheduler",
+        "unregistered from BPF",
+    );
+}
+
+#[test]
+fn dispatching_outside_the_cpuset_fails() {
+    assert_fault_caught("fault-cpuset-escape", "scheduler", "not allowed");
+}
+
+#[test]
+fn a_starved_kernel_thread_is_reported_by_the_sched_ext_watchdog() {
+    assert_fault_caught("fault-kthread-starve", "scheduler", "rcu_preempt");
 }
 
 #[test]

@@ -54,6 +54,9 @@ pub fn fault_scenarios() -> Vec<Scenario> {
         fault_never_run(),
         fault_short_slices(),
         fault_bpf_exit(),
+        fault_bpf_exit_reattach(),
+        fault_cpuset_escape(),
+        fault_kthread_starve(),
     ]
 }
 
@@ -99,7 +102,7 @@ fn fault_wake_delay() -> Scenario {
 fn fault_never_run() -> Scenario {
     under_fault_scheduler("fault-never-run", "-n")
         .description(
-            "The fault scheduler never runs the victim cgroup's workers; starvation must fail.",
+            "The fault scheduler never runs the victim cgroup's workers; the sched_ext watchdog (capped per run) must eject it, failing the scheduler and gap checks.",
         )
         .cgroup(FAULT_VICTIM, |c| c.workers(2, WorkType::Spin))
         .cgroup("bystander", |c| c.workers(2, WorkType::Spin))
@@ -124,6 +127,39 @@ fn fault_bpf_exit() -> Scenario {
     under_fault_scheduler("fault-bpf-exit", "-e 1000")
         .description(
             "The fault scheduler unregisters itself from BPF (scx_bpf_exit) 1 s after attaching; the scheduler check must fail.",
+        )
+        .cgroup(FAULT_VICTIM, |c| c.workers(2, WorkType::Spin))
+        .cgroup("bystander", |c| c.workers(2, WorkType::Spin))
+        .build()
+}
+
+fn fault_bpf_exit_reattach() -> Scenario {
+    under_fault_scheduler("fault-bpf-exit-reattach", "-e 1000 -r")
+        .description(
+            "The fault scheduler unregisters itself from BPF 1 s after attaching, then attaches again; the run ends on a live scheduler but the scheduler check must still fail.",
+        )
+        .cgroup(FAULT_VICTIM, |c| c.workers(2, WorkType::Spin))
+        .cgroup("bystander", |c| c.workers(2, WorkType::Spin))
+        .build()
+}
+
+fn fault_cpuset_escape() -> Scenario {
+    under_fault_scheduler("fault-cpuset-escape", "-x")
+        .description(
+            "The fault scheduler dispatches the victim cgroup's workers to a CPU outside its cpuset; the kernel refuses and ejects it, which the scheduler check must report.",
+        )
+        .requires(cpus(2))
+        .cgroup(FAULT_VICTIM, |c| c.cpuset(split(0, 2)).workers(2, WorkType::Spin))
+        .cgroup("bystander", |c| c.cpuset(split(1, 2)).workers(2, WorkType::Spin))
+        .build()
+}
+
+fn fault_kthread_starve() -> Scenario {
+    // rcu_preempt drives RCU grace periods: starving it trips the sched_ext
+    // watchdog (capped per run) and, later, the RCU stall detector.
+    under_fault_scheduler("fault-kthread-starve", "-k rcu_preempt")
+        .description(
+            "The fault scheduler never runs the rcu_preempt kernel thread; the sched_ext watchdog must eject it and the scheduler check report the stalled thread.",
         )
         .cgroup(FAULT_VICTIM, |c| c.workers(2, WorkType::Spin))
         .cgroup("bystander", |c| c.workers(2, WorkType::Spin))
@@ -612,7 +648,16 @@ mod tests {
                     .is_some_and(|x| x.starts_with("scx_ktstr_fault"))
             })
             .collect();
-        assert_eq!(under.len(), 5, "one seeded fault per flag");
+        // One seeded fault per flag of the fault scheduler (see its --help).
+        let mut flags: Vec<char> = under
+            .iter()
+            .flat_map(|s| s.scheduler.as_deref().unwrap().split_whitespace())
+            .filter_map(|w| w.strip_prefix('-')?.chars().next())
+            .filter(|&f| f != 'c')
+            .collect();
+        flags.sort_unstable();
+        flags.dedup();
+        assert_eq!(flags, ['d', 'e', 'k', 'n', 'r', 'u', 'w', 'x']);
         for s in &under {
             assert!(
                 s.cgroups.iter().any(|c| c.name == FAULT_VICTIM),
