@@ -43,6 +43,7 @@ fn hello_8cpu() -> Message {
         },
         sched_ext: true,
         sched_ext_state: Some("enabled".into()),
+        detectors: Default::default(),
     })
 }
 

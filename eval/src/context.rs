@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use ktstr_model::{AffinityMode, Hold, Op, Policy, WorkType, WorkerGroup};
-use ktstr_wire::{Done, Message, PhaseEvent, SchedulerEvent, StepEvent, WorkerReport};
+use ktstr_wire::{Done, Hello, Message, PhaseEvent, SchedulerEvent, StepEvent, WorkerReport};
 
 use crate::{RunInput, Thresholds};
 
@@ -68,6 +68,7 @@ pub(crate) struct Ctx<'a> {
     /// The first event of each step, by step index.
     pub steps: BTreeMap<u32, &'a StepEvent>,
     pub done: Option<&'a Done>,
+    pub hello: Option<&'a Hello>,
     pub scheduler: Vec<&'a SchedulerEvent>,
     pub decl: BTreeMap<String, CgroupDecl<'a>>,
     /// The cgroup and group of each worker index, in the order the guest forks
@@ -84,6 +85,7 @@ impl<'a> Ctx<'a> {
             phases: Vec::new(),
             steps: BTreeMap::new(),
             done: None,
+            hello: None,
             scheduler: Vec::new(),
             decl: BTreeMap::new(),
             slots: Vec::new(),
@@ -98,7 +100,8 @@ impl<'a> Ctx<'a> {
                 Message::Done(d) => ctx.done = Some(d),
                 Message::Scheduler(s) => ctx.scheduler.push(s),
                 // Payload output is judged by its adapters, not here.
-                Message::Hello(_) | Message::Log(_) | Message::Payload(_) => {}
+                Message::Hello(h) => ctx.hello = Some(h),
+                Message::Log(_) | Message::Payload(_) => {}
             }
         }
         ctx.phases.sort_by_key(|p| (p.at_ns, p.index));

@@ -34,6 +34,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod calibration;
 mod checks;
 mod context;
 mod error;

@@ -63,6 +63,7 @@ pub fn worker(cgroup: &str, index: u32, work: &str, units: u64) -> WorkerReport 
         cpus_by_phase: Vec::new(),
         wake_latencies_ns: Vec::new(),
         run_delay_ns: 0,
+        timeslices: 0,
         died: None,
         started_ns: 1_000_000_000,
         ext_samples_on: 0,

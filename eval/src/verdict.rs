@@ -62,6 +62,8 @@ pub struct Summary {
     pub worst_spread: Option<WorstSpread>,
     /// The longest progress gap of any worker.
     pub worst_gap: Option<WorstGap>,
+    /// The longest mean wait to run of a blocking worker (schedstat), µs.
+    pub worst_wait_to_run_us: Option<u64>,
     /// One entry per cgroup with worker reports, by name.
     pub per_cgroup: Vec<CgroupSummary>,
 }
@@ -204,6 +206,7 @@ fn summarize(ctx: &Ctx<'_>) -> Summary {
                 gap_ms: w.max_gap_ns / 1_000_000,
                 at_ms: w.max_gap_at_ns / 1_000_000,
             }),
+        worst_wait_to_run_us: checks::worst_wait_to_run_ns(ctx).map(|ns| ns / 1_000),
         per_cgroup,
     }
 }

@@ -1,7 +1,7 @@
 //! PID 1's main line.
 
 use ktstr_model::{GuestPlan, GuestTask, PLAN_PATH};
-use ktstr_wire::{Done, Hello, LogLine, Message};
+use ktstr_wire::{Done, Hello, LogLine, Message, ObservedDetectors};
 
 use crate::{boottime_ns, mounts, observe_topology, power, WireOut};
 
@@ -37,6 +37,7 @@ fn run(wire: &mut WireOut, notes: Vec<String>) -> Result<(), String> {
         sched_ext_state: std::fs::read_to_string("/sys/kernel/sched_ext/state")
             .ok()
             .map(|s| s.trim().to_string()),
+        detectors: observe_detectors(),
     };
     wire.send(&Message::Hello(hello));
     for text in notes {
@@ -54,6 +55,19 @@ fn run(wire: &mut WireOut, notes: Vec<String>) -> Result<(), String> {
             scenario,
             scheduler,
         } => crate::scenario::run(wire, scenario, &plan.topology, scheduler.as_ref()),
+    }
+}
+
+/// The stall detectors as the kernel took them from the command line.
+fn observe_detectors() -> ObservedDetectors {
+    fn read<T: std::str::FromStr>(path: &str) -> Option<T> {
+        std::fs::read_to_string(path).ok()?.trim().parse().ok()
+    }
+    ObservedDetectors {
+        watchdog_thresh_s: read("/proc/sys/kernel/watchdog_thresh"),
+        rcu_stall_s: read("/sys/module/rcupdate/parameters/rcu_cpu_stall_timeout"),
+        hung_task_s: read("/proc/sys/kernel/hung_task_timeout_secs"),
+        scx_watchdog_max_ms: read("/sys/module/kernel/parameters/scx_watchdog_max_ms"),
     }
 }
 

@@ -15,6 +15,7 @@
 
 pub mod catalog;
 mod cpulist;
+mod detectors;
 mod payload;
 mod plan;
 mod preset;
@@ -23,6 +24,7 @@ mod topology;
 mod topology_match;
 
 pub use cpulist::{format_cpulist, parse_cpulist};
+pub use detectors::{KernelDetectors, DEFAULT_SCX_WATCHDOG_MS, SCX_WATCHDOG_MS_RANGE};
 pub use payload::{
     HintPolarity, Payload, PayloadBounds, PayloadCheck, PayloadHint, PayloadStart,
     DEFAULT_PAYLOAD_TIMEOUT_MS,

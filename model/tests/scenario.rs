@@ -152,6 +152,7 @@ fn awkward_values_round_trip() {
             max_p99_wake_us: Some(0),
             max_migrations_per_sec: Some(1e-3),
             max_throughput_spread_pct: Some(100.0),
+            scx_watchdog_ms: Some(30_000),
             skip_fairness: true,
         })
         .cgroup("a", |c| {
@@ -855,4 +856,22 @@ fn payload_scenarios_are_valid() {
         let back = ktstr_model::Scenario::from_toml(&s.to_toml().unwrap()).unwrap();
         assert_eq!(back, s);
     }
+}
+
+#[test]
+fn steps_that_would_make_more_phases_than_are_tracked_are_refused() {
+    let churn = |times: u32| {
+        with_steps(vec![Step {
+            ops: vec![
+                Op::AddCgroup {
+                    cgroup: CgroupSpec::builder("c").build(),
+                },
+                Op::RemoveCgroup { name: "c".into() },
+            ],
+            hold: Hold::Repeat { every_ms: 1, times },
+        }])
+    };
+    // 1 + 2 * 127 = 255 phases fit; one more repetition makes 257.
+    churn(127).validate(&topo("1,2,2,1")).unwrap();
+    rejects(churn(128), "steps[0]", "257 phases");
 }

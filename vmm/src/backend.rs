@@ -32,6 +32,10 @@ pub struct VmSpec {
     pub ring_bytes: usize,
     /// Console bytes kept from the start and from the end of the boot each.
     pub console_keep: usize,
+    /// Size of a scratch disk the guest sees as `/dev/vda`, MiB (0: none).
+    /// A sparse file in the VM's private directory, removed with it; only
+    /// the QEMU backend provides one.
+    pub scratch_disk_mib: u32,
 }
 
 impl VmSpec {
@@ -46,6 +50,7 @@ impl VmSpec {
             cmdline_extra: Vec::new(),
             ring_bytes: 4 << 20,
             console_keep: 256 << 10,
+            scratch_disk_mib: 0,
         }
     }
 }

@@ -27,7 +27,7 @@ mod qemu;
 mod ring_map;
 mod stop;
 
-pub use accel::{host_has_hw_virt, Accel};
+pub use accel::{host_has_hw_virt, hypervisor_signature, speed_class, Accel, TCG_SIGNATURE};
 pub use backend::{Backend, VmOutcome, VmSpec, WireStats, GUEST_WIRE_ARG};
 pub use console::Console;
 pub use error::VmError;

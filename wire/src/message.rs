@@ -39,6 +39,23 @@ pub struct Hello {
     pub sched_ext: bool,
     /// Contents of `/sys/kernel/sched_ext/state` if present (e.g. `disabled`).
     pub sched_ext_state: Option<String>,
+    /// The stall detectors' settings as the kernel reports them.
+    pub detectors: ObservedDetectors,
+}
+
+/// The kernel's stall detector settings read back in the guest; `None` where
+/// the file is missing (a detector not built in, or the sched_ext watchdog
+/// cap on a kernel without the project's patch).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObservedDetectors {
+    /// `/proc/sys/kernel/watchdog_thresh`, s.
+    pub watchdog_thresh_s: Option<u32>,
+    /// `/sys/module/rcupdate/parameters/rcu_cpu_stall_timeout`, s.
+    pub rcu_stall_s: Option<u32>,
+    /// `/proc/sys/kernel/hung_task_timeout_secs`.
+    pub hung_task_s: Option<u32>,
+    /// `/sys/module/kernel/parameters/scx_watchdog_max_ms`.
+    pub scx_watchdog_max_ms: Option<u64>,
 }
 
 /// Topology as observed in the guest's sysfs.
@@ -193,6 +210,9 @@ pub struct WorkerReport {
     pub wake_latencies_ns: Vec<u64>,
     /// Time spent runnable but waiting for a CPU (`/proc/<pid>/schedstat`).
     pub run_delay_ns: u64,
+    /// How many times the kernel put the worker on a CPU (schedstat's third
+    /// field); `run_delay_ns / timeslices` is its mean wait to run.
+    pub timeslices: u64,
     /// Why the worker ended abnormally (signal, exit code), if it did.
     pub died: Option<String>,
     /// CLOCK_MONOTONIC when the worker started, ns (0 if it never started), so

@@ -75,6 +75,12 @@ fn hello() -> impl Strategy<Value = Hello> {
                 topology,
                 sched_ext,
                 sched_ext_state,
+                detectors: ObservedDetectors {
+                    watchdog_thresh_s: Some(1),
+                    rcu_stall_s: None,
+                    hung_task_s: Some(2),
+                    scx_watchdog_max_ms: Some(boot_ns % 30_000),
+                },
             },
         )
 }
@@ -210,6 +216,7 @@ fn worker_report() -> impl Strategy<Value = WorkerReport> {
                     cpus_by_phase,
                     wake_latencies_ns,
                     run_delay_ns: n[6],
+                    timeslices: n[0] / 3,
                     died,
                     started_ns: n[7],
                     ext_samples_on: small[1],

@@ -1,5 +1,7 @@
 //! Did the guest kernel complain on its console?
 
+use ktstr_model::KernelDetectors;
+
 use super::{plural, CheckResult, Detail, DetailKind};
 use crate::context::Ctx;
 
@@ -33,6 +35,8 @@ pub(crate) fn check(ctx: &Ctx<'_>) -> CheckResult {
         }
     }
     let total = seen.len();
+    let blind = dropped_console_bytes(&ctx.input.console);
+    let note = detector_note(ctx, blind);
     let details = seen
         .iter()
         .take(MAX_DETAILS)
@@ -41,16 +45,65 @@ pub(crate) fn check(ctx: &Ctx<'_>) -> CheckResult {
     CheckResult::judge(
         "kernel_health",
         details,
-        || "no kernel warnings, bugs, stalls or lockups".into(),
+        || format!("no kernel warnings, bugs, stalls or lockups; {note}"),
         |d| match total > d.len() {
             true => format!(
-                "{} (showing {})",
+                "{} (showing {}); {note}",
                 plural(total, "suspicious kernel line"),
                 d.len()
             ),
-            false => plural(total, "suspicious kernel line"),
+            false => format!("{}; {note}", plural(total, "suspicious kernel line")),
         },
     )
+}
+
+/// The marker the console capture leaves where it dropped its middle.
+const DROPPED_MARKER: &str = " console bytes dropped ...]";
+
+/// How many console bytes the capture dropped (their lines were not checked).
+fn dropped_console_bytes(console: &str) -> Option<u64> {
+    console.lines().find_map(|l| {
+        l.strip_prefix("[... ")?
+            .strip_suffix(DROPPED_MARKER)?
+            .parse()
+            .ok()
+    })
+}
+
+/// What the detectors were set to, as the guest kernel read them back, and
+/// what the check could not see.
+fn detector_note(ctx: &Ctx<'_>, dropped: Option<u64>) -> String {
+    let want = KernelDetectors::for_scenario(&ctx.input.scenario);
+    let mut parts = Vec::new();
+    match ctx.hello.map(|h| &h.detectors) {
+        None => parts.push("detector settings unknown (no hello from the guest)".to_owned()),
+        Some(seen) => {
+            let secs = |name: &str, got: Option<u32>, asked: u32| match got {
+                Some(v) if v == asked => format!("{name} {v} s"),
+                Some(v) => format!("{name} {v} s (asked {asked})"),
+                None => format!("{name} not built in"),
+            };
+            parts.push(match seen.watchdog_thresh_s {
+                Some(t) if t == want.watchdog_thresh_s => format!("soft lockup {} s", 2 * t),
+                Some(t) => format!("soft lockup {} s (asked {})", 2 * t, want.soft_lockup_s()),
+                None => "soft lockup not built in".to_owned(),
+            });
+            parts.push(secs("RCU stall", seen.rcu_stall_s, want.rcu_stall_s));
+            parts.push(secs("hung task", seen.hung_task_s, want.hung_task_s));
+            parts.push(match seen.scx_watchdog_max_ms {
+                Some(ms) if ms > 0 => format!("sched_ext watchdog <= {ms} ms"),
+                Some(_) => "sched_ext watchdog: the scheduler's own timeout".to_owned(),
+                None => "sched_ext watchdog: the scheduler's own timeout (the kernel lacks scx_watchdog_max_ms)".to_owned(),
+            });
+        }
+    }
+    let mut note = format!("detectors: {}", parts.join(", "));
+    if let Some(bytes) = dropped {
+        note.push_str(&format!(
+            "; {bytes} console bytes from the middle of the run were not kept and not checked"
+        ));
+    }
+    note
 }
 
 /// The line without a leading `[   12.345678] ` printk timestamp.
@@ -67,6 +120,7 @@ mod tests {
     use super::*;
     use crate::checks::Status;
     use crate::testkit::*;
+    use ktstr_wire::{Hello, Message, ObservedDetectors};
 
     #[test]
     fn clean_console_passes() {
@@ -92,7 +146,12 @@ mod tests {
             r.details[0].message,
             "WARNING: CPU: 1 PID: 0 at kernel/sched/ext.c:100 f+0x1"
         );
-        assert_eq!(r.summary, "4 suspicious kernel lines");
+        assert!(
+            r.summary
+                .starts_with("4 suspicious kernel lines; detectors: "),
+            "{}",
+            r.summary
+        );
     }
 
     #[test]
@@ -101,6 +160,42 @@ mod tests {
         i.console = (0..15).map(|n| format!("BUG: thing {n}\n")).collect();
         let r = run(check, &i);
         assert_eq!(r.details.len(), MAX_DETAILS);
-        assert_eq!(r.summary, "15 suspicious kernel lines (showing 10)");
+        assert!(
+            r.summary
+                .starts_with("15 suspicious kernel lines (showing 10); "),
+            "{}",
+            r.summary
+        );
+    }
+
+    #[test]
+    fn the_summary_names_the_detector_settings_the_guest_read_back_and_a_dropped_middle() {
+        let mut i = two_spinners();
+        i.console = "[ 1.0] ok\n[... 4096 console bytes dropped ...]\n[ 9.0] ok\n".into();
+        i.messages.insert(
+            0,
+            Message::Hello(Hello {
+                kernel_release: "6.12".into(),
+                boot_ns: 1,
+                topology: Default::default(),
+                sched_ext: true,
+                sched_ext_state: None,
+                detectors: ObservedDetectors {
+                    watchdog_thresh_s: Some(1),
+                    rcu_stall_s: Some(21),
+                    hung_task_s: Some(2),
+                    scx_watchdog_max_ms: None,
+                },
+            }),
+        );
+        let r = run(check, &i);
+        assert_eq!(r.status, Status::Pass);
+        assert_eq!(
+            r.summary,
+            "no kernel warnings, bugs, stalls or lockups; detectors: soft lockup 2 s, \
+             RCU stall 21 s (asked 3), hung task 2 s, sched_ext watchdog: the scheduler's own \
+             timeout (the kernel lacks scx_watchdog_max_ms); 4096 console bytes from the middle \
+             of the run were not kept and not checked"
+        );
     }
 }

@@ -5,6 +5,7 @@ mod gap;
 mod isolation;
 mod kernel_health;
 mod migrations;
+mod run_delay;
 mod sched_class;
 mod scheduler;
 mod starvation;
@@ -21,6 +22,7 @@ use serde::Serialize;
 use crate::context::Ctx;
 
 pub(crate) use fairness::fair_groups;
+pub(crate) use run_delay::worst_wait_to_run_ns;
 pub(crate) use wake_latency::p99_by_cgroup;
 
 /// How a check, or the whole run, came out.
@@ -59,6 +61,8 @@ pub enum DetailKind {
     Isolation,
     /// Blocking workers were woken too late.
     WakeLatency,
+    /// Blocking workers waited too long on a run queue (schedstat).
+    RunDelay,
     /// A worker changed CPUs too often.
     Migration,
     /// Comparable cgroups got unequal per-worker throughput.
@@ -186,6 +190,7 @@ pub(crate) fn run_all(ctx: &Ctx<'_>) -> Vec<CheckResult> {
         gap::check(ctx),
         isolation::check(ctx),
         wake_latency::check(ctx),
+        run_delay::check(ctx),
         migrations::check(ctx),
         throughput::check(ctx),
     ]

@@ -41,6 +41,7 @@ struct Worker {
     reaped: bool,
     run_ns: u64,
     delay_ns: u64,
+    timeslices: u64,
 }
 
 /// The controller's state during a run.
@@ -194,6 +195,7 @@ impl Run<'_> {
                 reaped: false,
                 run_ns: 0,
                 delay_ns: 0,
+                timeslices: 0,
             });
             self.tree.add_pid(cgroup, pid)?;
             placement::apply_policy(pid, g)?;
@@ -339,9 +341,10 @@ impl Run<'_> {
     /// Samples schedstat of live workers and reaps the ones that exited.
     fn poll_workers(&mut self) {
         for w in self.workers.iter_mut().filter(|w| !w.reaped) {
-            if let Some((run, delay)) = schedstat(w.pid) {
+            if let Some((run, delay, slices)) = schedstat(w.pid) {
                 w.run_ns = run;
                 w.delay_ns = delay;
+                w.timeslices = slices;
             }
             let mut st = 0;
             // SAFETY: non-blocking wait for our own child; `st` is a valid local.
@@ -415,6 +418,7 @@ impl Run<'_> {
                     cpus_by_phase: s.cpus_by_phase(),
                     wake_latencies_ns: s.wake_samples(),
                     run_delay_ns: w.delay_ns,
+                    timeslices: w.timeslices,
                     died: w.status.clone(),
                     started_ns: start,
                     ext_samples_on: s.ext_on.load(Ordering::Relaxed),
@@ -426,11 +430,12 @@ impl Run<'_> {
     }
 }
 
-/// `/proc/<pid>/schedstat`: time on CPU and time runnable-but-waiting, ns.
-fn schedstat(pid: i32) -> Option<(u64, u64)> {
+/// `/proc/<pid>/schedstat`: time on CPU and time runnable-but-waiting (ns),
+/// and how many times the task was put on a CPU.
+fn schedstat(pid: i32) -> Option<(u64, u64, u64)> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/schedstat")).ok()?;
     let mut it = text.split_whitespace().map(|v| v.parse::<u64>().ok());
-    Some((it.next()??, it.next()??))
+    Some((it.next()??, it.next()??, it.next()??))
 }
 
 /// `None` for a clean exit, else what ended the worker.

@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
 
 /// CPUs a slot can record (the kernel fragment's `NR_CPUS`).
 pub(crate) const MAX_CPUS: usize = 128;
-/// Phases a slot can record CPUs for; later phases share the last entry.
-pub(crate) const MAX_PHASES: usize = 64;
+/// Phases a slot can record CPUs for; validation keeps every run within it.
+pub(crate) const MAX_PHASES: usize = ktstr_model::MAX_PHASES as usize;
 /// Wake latency samples kept per worker (reservoir).
 pub(crate) const WAKE_SAMPLES: usize = 256;
 /// Worker slots in one region.

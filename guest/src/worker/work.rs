@@ -263,12 +263,60 @@ fn allowed_cpus() -> Vec<u32> {
     }
 }
 
+/// The scratch disk the host attaches for `sync_io` workers.
+const SCRATCH_DISK: &str = "/dev/vda";
+
 fn sync_io(cx: &mut Ctx<'_>, block: usize) {
+    let block = block.max(512);
+    match scratch_region(cx.index, block) {
+        Some((disk, start, len)) => disk_io(cx, &disk, start, len, block),
+        None => tmpfs_io(cx, block),
+    }
+}
+
+/// This worker's region of the scratch disk: `(file, start, length)`, each
+/// worker its own 1/MAX_WORKERS of it. `None` without a disk.
+fn scratch_region(index: usize, block: usize) -> Option<(std::fs::File, u64, u64)> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let sectors: u64 = std::fs::read_to_string("/sys/block/vda/size")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    let len = sectors * 512 / MAX_WORKERS as u64;
+    if len < block as u64 {
+        return None;
+    }
+    let disk = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_DSYNC)
+        .open(SCRATCH_DISK)
+        .ok()?;
+    Some((disk, index as u64 * len, len))
+}
+
+/// Synchronous writes to the disk: each returns once the device has the data,
+/// so the worker really blocks and is woken by the I/O completion.
+fn disk_io(cx: &mut Ctx<'_>, disk: &std::fs::File, start: u64, len: u64, block: usize) {
+    use std::os::unix::fs::FileExt;
+    let buf = vec![0x5au8; block];
+    let slots = (len / block as u64).max(1);
+    let mut n = 0u64;
+    while !cx.stopped() {
+        let _ = disk.write_all_at(&buf, start + (n % slots) * block as u64);
+        n += 1;
+        cx.tick(1);
+    }
+}
+
+/// Without a scratch disk (the own KVM VMM has no block device): fsync'd
+/// writes to tmpfs, which exercise the syscalls but never block.
+fn tmpfs_io(cx: &mut Ctx<'_>, block: usize) {
     let path = format!("/tmp/ktstr-io-{}", std::process::id());
     let Ok(mut f) = std::fs::File::create(&path) else {
         return spin_loop(cx, |_| {});
     };
-    let buf = vec![0x5au8; block.max(512)];
+    let buf = vec![0x5au8; block];
     let mut writes = 0u32;
     while !cx.stopped() {
         let _ = f.write_all(&buf).and_then(|_| f.sync_data());

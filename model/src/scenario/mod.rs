@@ -56,6 +56,30 @@ pub struct Scenario {
     pub payloads: Vec<crate::Payload>,
 }
 
+impl Scenario {
+    /// Every worker group the scenario ever starts: the cgroups' at the
+    /// start, then those its steps add or spawn.
+    pub fn worker_groups(&self) -> impl Iterator<Item = &WorkerGroup> {
+        let initial = self.cgroups.iter().flat_map(|c| c.workers.iter());
+        let stepped = self.steps.iter().flat_map(|s| s.ops.iter()).flat_map(|op| {
+            let groups: Box<dyn Iterator<Item = &WorkerGroup>> = match op {
+                Op::AddCgroup { cgroup } => Box::new(cgroup.workers.iter()),
+                Op::Spawn { workers, .. } => Box::new(std::iter::once(workers)),
+                _ => Box::new(std::iter::empty()),
+            };
+            groups
+        });
+        initial.chain(stepped)
+    }
+
+    /// Whether some worker does blocking disk I/O (`sync_io`), so the VM
+    /// needs a scratch disk.
+    pub fn needs_scratch_disk(&self) -> bool {
+        self.worker_groups()
+            .any(|g| matches!(g.work, WorkType::SyncIo { .. }))
+    }
+}
+
 /// A cgroup with an optional cpuset and its workers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -141,7 +165,9 @@ pub enum WorkType {
         /// Sleep length, ms.
         sleep_ms: u64,
     },
-    /// Write and fsync `block_kb` KiB to a file in tmpfs, repeatedly.
+    /// Write `block_kb` KiB with `O_DSYNC` to the VM's scratch disk
+    /// (`/dev/vda`, each worker its own region), repeatedly: real blocking
+    /// I/O. Without a disk (the own KVM VMM), to a file in tmpfs.
     SyncIo {
         /// Block size, KiB.
         block_kb: u32,
@@ -388,6 +414,11 @@ pub enum Hold {
     },
 }
 
+/// The most phases a run may have (the start, then a transition and a steady
+/// phase per step application); the guest tracks the CPUs each worker used in
+/// each, and validation refuses scenarios that would make more.
+pub const MAX_PHASES: u32 = 256;
+
 /// Per-scenario changes to the default thresholds; `None` keeps the default.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -402,6 +433,9 @@ pub struct ThresholdOverrides {
     pub max_migrations_per_sec: Option<f64>,
     /// Largest tolerated spread of cgroup throughput (per worker), percent.
     pub max_throughput_spread_pct: Option<f64>,
+    /// The sched_ext watchdog cap for this run, ms (see
+    /// [`KernelDetectors`](crate::KernelDetectors)); `None`: the default.
+    pub scx_watchdog_ms: Option<u64>,
     /// Skip the fairness checks (for scenarios where unfairness is intended).
     #[serde(default)]
     pub skip_fairness: bool,

@@ -524,8 +524,24 @@ impl Checker<'_> {
     fn steps(&self, mut live: Vec<String>) -> Result<(), Problem> {
         let duration = self.scenario.duration_ms as f64;
         let mut held = 0.0;
+        // The start phase, then a transition and a steady phase per application.
+        let mut phases: u64 = 1;
         for (i, step) in self.scenario.steps.iter().enumerate() {
             let path = format!("steps[{i}]");
+            let applications = match step.hold {
+                Hold::Repeat { times, .. } => u64::from(times),
+                _ => 1,
+            };
+            phases = phases.saturating_add(applications.saturating_mul(2));
+            if phases > u64::from(crate::MAX_PHASES) {
+                return problem(
+                    path,
+                    format!(
+                        "the steps so far make {phases} phases (two per application, repeats included); at most {} are tracked, so later phases could not be judged: use fewer steps or repetitions",
+                        crate::MAX_PHASES
+                    ),
+                );
+            }
             if step.ops.is_empty() {
                 return problem(
                     format!("{path}.ops"),
@@ -658,6 +674,16 @@ impl Checker<'_> {
                     format!("{v} is not a finite number >= 0"),
                 );
             }
+        }
+        if let Some(ms) = t
+            .scx_watchdog_ms
+            .filter(|ms| !crate::SCX_WATCHDOG_MS_RANGE.contains(ms))
+        {
+            let range = crate::SCX_WATCHDOG_MS_RANGE;
+            return problem(
+                "thresholds.scx_watchdog_ms",
+                format!("{ms} is outside {}..={} ms", range.start(), range.end()),
+            );
         }
         Ok(())
     }

@@ -21,6 +21,8 @@ pub(crate) struct RunFiles<'a> {
     pub ring: &'a Path,
     /// Where COM2 (the serial wire fallback) is written.
     pub serial_wire: &'a Path,
+    /// The scratch disk's backing file, when the spec asks for one.
+    pub scratch: Option<&'a Path>,
 }
 
 /// Builds the argument list (without the program name).
@@ -130,6 +132,18 @@ pub(crate) fn qemu_args(
         "-device",
         "ivshmem-plain,memdev=ring",
     ]);
+    if let Some(scratch) = files.scratch {
+        push(&[
+            "-drive",
+            &format!(
+                "file={},format=raw,if=none,id=scratch,cache=writeback",
+                // QEMU's option syntax doubles a literal comma.
+                scratch.display().to_string().replace(',', ",,")
+            ),
+            "-device",
+            "virtio-blk-pci,drive=scratch",
+        ]);
+    }
     push(&[
         "-kernel",
         &spec.kernel.display().to_string(),
@@ -184,6 +198,7 @@ mod tests {
         let files = RunFiles {
             ring: Path::new("/r"),
             serial_wire: Path::new("/w"),
+            scratch: None,
         };
         qemu_args(&spec, Accel::Tcg, &files)
     }
@@ -232,5 +247,29 @@ mod tests {
                 && append.contains("lpj="),
             "{append}"
         );
+    }
+
+    #[test]
+    fn a_scratch_disk_is_a_virtio_blk_drive_only_when_asked_for() {
+        let spec = VmSpec::new(
+            PathBuf::from("/k"),
+            PathBuf::from("/i"),
+            "1,2,2,1".parse().unwrap(),
+        );
+        let mut files = RunFiles {
+            ring: Path::new("/r"),
+            serial_wire: Path::new("/w"),
+            scratch: None,
+        };
+        let a = qemu_args(&spec, Accel::Tcg, &files).unwrap();
+        assert!(!a.iter().any(|w| w.contains("virtio-blk")), "{a:?}");
+        files.scratch = Some(Path::new("/run,dir/scratch.img"));
+        let a = qemu_args(&spec, Accel::Tcg, &files).unwrap();
+        assert!(has_pair(
+            &a,
+            "-drive",
+            "file=/run,,dir/scratch.img,format=raw,if=none,id=scratch,cache=writeback"
+        ));
+        assert!(has_pair(&a, "-device", "virtio-blk-pci,drive=scratch"));
     }
 }

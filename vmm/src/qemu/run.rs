@@ -98,6 +98,13 @@ pub(super) fn run(
         .set_len(spec.ring_bytes as u64)
         .map_err(VmError::io("size the wire ring file"))?;
     let map = SharedMap::new(&ring_file, spec.ring_bytes)?;
+    let scratch_path = dir.path().join("scratch.img");
+    if spec.scratch_disk_mib > 0 {
+        // Sparse: only what the guest writes takes space.
+        File::create_new(&scratch_path)
+            .and_then(|f| f.set_len(u64::from(spec.scratch_disk_mib) << 20))
+            .map_err(VmError::io("create the scratch disk file"))?;
+    }
 
     let args = qemu_args(
         spec,
@@ -105,6 +112,7 @@ pub(super) fn run(
         &RunFiles {
             ring: &ring_path,
             serial_wire: &serial_path,
+            scratch: (spec.scratch_disk_mib > 0).then_some(scratch_path.as_path()),
         },
     )?;
     tracing::debug!(?args, "starting qemu");
