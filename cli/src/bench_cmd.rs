@@ -10,10 +10,10 @@ use ktstr_model::{GuestPlan, GuestTask, Scenario, Topology, WorkType};
 use ktstr_vmm::VmExit;
 use serde::Serialize;
 
-use crate::boot::{select_backend, BackendChoice};
+use ktstr_runner::{BackendChoice, BootKernel, GuestRuntime, VmRequest};
+
 use crate::failure::{Failure, OrUsage};
-use crate::vm_run::{self, VmRequest};
-use crate::{kernel_cmd, CmdResult};
+use crate::CmdResult;
 
 /// Length of the steady workload compared against a bare boot.
 const WORKLOAD_MS: u64 = 2000;
@@ -36,7 +36,7 @@ pub(crate) struct OverheadArgs {
     #[arg(long)]
     kernel: Option<String>,
     /// VM backend.
-    #[arg(long, value_enum, default_value = "auto")]
+    #[arg(long, default_value = "auto")]
     backend: BackendChoice,
     /// Print JSON.
     #[arg(long)]
@@ -69,8 +69,8 @@ pub(crate) fn run(cmd: BenchCommand) -> CmdResult {
 
 fn overhead(a: OverheadArgs) -> CmdResult {
     let topo: Topology = a.topology.parse().or_usage()?;
-    let kernel = kernel_cmd::resolve(a.kernel.as_deref())?;
-    let backend = select_backend(a.backend)?;
+    let kernel = BootKernel::resolve(a.kernel.as_deref())?;
+    let backend = a.backend.open()?;
     let steady = Scenario::builder("overhead-steady")
         .description("two spinners for 2 s, the harness's cheapest real workload")
         .duration_ms(WORKLOAD_MS)
@@ -102,8 +102,9 @@ fn overhead(a: OverheadArgs) -> CmdResult {
             binaries: Vec::new(),
             cmdline: Vec::new(),
             backend: backend.as_ref(),
+            runtime: &GuestRuntime::Beside,
         };
-        let res = vm_run::run(req, &mut |_| {})?;
+        let res = ktstr_runner::run_vm(req, &mut |_| {})?;
         if res.outcome.exit != VmExit::Completed {
             return Err(Failure::failed(anyhow!(
                 "benchmark run {i} did not complete: {:?}",

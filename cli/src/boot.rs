@@ -3,26 +3,15 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use ktstr_model::{format_cpulist as cpulist, GuestPlan, GuestTask, Topology};
-use ktstr_vmm::{Backend, QemuBackend, VmExit, WireStats};
+use ktstr_runner::{BackendChoice, BootKernel, GuestRuntime, VmRequest, VmResult};
+use ktstr_vmm::{VmExit, WireStats};
 use ktstr_wire::ObservedTopology;
 use serde::Serialize;
 
 use crate::failure::{Failure, OrUsage};
-use crate::vm_run::{self, VmRequest, VmResult};
-use crate::{kernel_cmd, CmdResult};
-
-/// Which VM backend to use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub(crate) enum BackendChoice {
-    /// The own KVM VMM where hardware virtualization exists, QEMU otherwise.
-    Auto,
-    /// `qemu-system-x86_64` (KVM acceleration if available, TCG otherwise).
-    Qemu,
-    /// The own KVM VMM (needs `vmx`/`svm`).
-    Kvm,
-}
+use crate::CmdResult;
 
 #[derive(Args)]
 pub(crate) struct BootArgs {
@@ -35,8 +24,8 @@ pub(crate) struct BootArgs {
     /// Kernel: a cache id (prefix) from `ktstr kernel list`, or a path to a bzImage.
     #[arg(long)]
     kernel: Option<String>,
-    /// VM backend.
-    #[arg(long, value_enum, default_value = "auto")]
+    /// VM backend: auto, qemu or kvm.
+    #[arg(long, default_value = "auto")]
     backend: BackendChoice,
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 120)]
@@ -98,8 +87,8 @@ pub(crate) fn run(a: BootArgs) -> CmdResult {
         Some(p) => p.parse().or_usage()?,
         None => requested,
     };
-    let kernel = kernel_cmd::resolve(a.kernel.as_deref())?;
-    let backend = select_backend(a.backend)?;
+    let kernel = BootKernel::resolve(a.kernel.as_deref())?;
+    let backend = a.backend.open()?;
     let plan = GuestPlan {
         topology: requested,
         task: GuestTask::Boot,
@@ -118,12 +107,13 @@ pub(crate) fn run(a: BootArgs) -> CmdResult {
             .map(str::to_string)
             .collect(),
         backend: backend.as_ref(),
+        runtime: &GuestRuntime::Beside,
     };
     let VmResult {
         outcome,
         hello,
         topology: verdict,
-    } = vm_run::run(req, &mut |_| {})?;
+    } = ktstr_runner::run_vm(req, &mut |_| {})?;
     if outcome.exit == VmExit::Interrupted {
         return Err(Failure::interrupted());
     }
@@ -169,27 +159,6 @@ pub(crate) fn run(a: BootArgs) -> CmdResult {
     } else {
         ExitCode::from(crate::failure::EXIT_FAILED)
     })
-}
-
-/// Picks the backend. `auto` is the own VMM where the CPU has hardware
-/// virtualization (`vmx`/`svm`) and `/dev/kvm` opens, QEMU otherwise: a
-/// `/dev/kvm` without them (e.g. a PVM hypervisor) cannot boot Linux fast.
-pub(crate) fn select_backend(choice: BackendChoice) -> Result<Box<dyn Backend>, Failure> {
-    match choice {
-        BackendChoice::Kvm => Ok(Box::new(ktstr_vmm::kvm::KvmBackend::open().or_usage()?)),
-        BackendChoice::Auto if ktstr_vmm::host_has_hw_virt() => {
-            match ktstr_vmm::kvm::KvmBackend::open() {
-                Ok(kvm) => Ok(Box::new(kvm)),
-                Err(e) => {
-                    tracing::info!("own KVM VMM unavailable ({e}); using QEMU");
-                    Ok(Box::new(QemuBackend::detect().or_usage()?))
-                }
-            }
-        }
-        BackendChoice::Auto | BackendChoice::Qemu => {
-            Ok(Box::new(QemuBackend::detect().or_usage()?))
-        }
-    }
 }
 
 /// Keeps one idle VM with one vCPU open until the process is killed.

@@ -7,8 +7,6 @@ use std::process::ExitCode;
 
 use anyhow::{anyhow, Context};
 use clap::Args;
-use ktstr_adapter_exitcode::ExitCodeAdapter;
-use ktstr_adapter_json::JsonAdapter;
 use ktstr_adapters::{
     evaluate, AdapterInfo, AdapterInput, AdapterRegistry, ExtractError, Metric, MetricHint, Origin,
 };
@@ -131,38 +129,11 @@ pub(crate) fn run(a: ExtractArgs) -> CmdResult {
     })
 }
 
-/// Plugins shipped with ktstr and loaded from beside the `ktstr` executable
-/// when present: they are plugins so that ktstr itself does not link llama.cpp.
-const BUNDLED_PLUGINS: &[&str] = &["libktstr_adapter_llm_extract_plugin.so"];
-
-/// Built-ins, bundled plugins beside the executable, then `$KTSTR_ADAPTER_PATH`
-/// (failures are warnings), then `--plugin` files (failures are usage errors); a
-/// later adapter of the same name replaces an earlier one.
+/// The runner's adapter registry; load warnings go to stderr.
 pub(crate) fn registry(plugins: &[PathBuf]) -> Result<AdapterRegistry, Failure> {
-    let mut registry = AdapterRegistry::new()
-        .with_builtin(JsonAdapter)
-        .with_builtin(ExitCodeAdapter);
-    if let Some(dir) = std::env::current_exe()
-        .ok()
-        .and_then(|e| e.parent().map(Path::to_path_buf))
-    {
-        // Integration tests run from target/<profile>/deps; the plugins sit one level up.
-        for name in BUNDLED_PLUGINS {
-            if let Some(p) = [dir.join(name), dir.join("..").join(name)]
-                .into_iter()
-                .find(|p| p.is_file())
-            {
-                if let Err(e) = registry.load_plugin(&p) {
-                    eprintln!("warning: {e}");
-                }
-            }
-        }
-    }
-    for e in registry.load_from_env() {
-        eprintln!("warning: {e}");
-    }
-    for path in plugins {
-        registry.load_plugin(path).or_usage()?;
+    let (registry, warnings) = ktstr_runner::adapter_registry(plugins).or_usage()?;
+    for w in warnings {
+        eprintln!("warning: {w}");
     }
     Ok(registry)
 }

@@ -41,11 +41,6 @@ impl Failure {
         }
     }
 
-    /// The headline and its causes on one line, for reports that collect errors.
-    pub(crate) fn message(&self) -> String {
-        format!("{:#}", self.error)
-    }
-
     /// Prints `error: headline`, then each cause, and returns the exit code.
     pub(crate) fn report(self) -> ExitCode {
         eprintln!("error: {}", self.error);
@@ -53,6 +48,17 @@ impl Failure {
             eprintln!("  caused by: {cause}");
         }
         ExitCode::from(self.code)
+    }
+}
+
+impl From<ktstr_runner::RunError> for Failure {
+    /// Ctrl-C is exit 130; everything else that keeps a run from a verdict
+    /// (a missing kernel, scheduler, payload binary, backend) is exit 2.
+    fn from(e: ktstr_runner::RunError) -> Self {
+        match e {
+            ktstr_runner::RunError::Interrupted => Failure::interrupted(),
+            e => Failure::usage(e),
+        }
     }
 }
 

@@ -15,11 +15,11 @@ use ktstr_gauntlet::{
 };
 use ktstr_model::{presets, Preset, Scenario};
 
-use crate::boot::{select_backend, BackendChoice};
+use ktstr_runner::{BackendChoice, BootKernel, RunRecord, Runner, RunnerOptions, SchedulerArg};
+
 use crate::failure::{Failure, OrUsage, EXIT_FAILED};
-use crate::run_cmd::{self, VmSettings};
-use crate::scheduler_arg::{self, SchedulerArg};
-use crate::{extract_cmd, kernel_cmd, CmdResult};
+use crate::run_cmd;
+use crate::CmdResult;
 
 #[derive(Args)]
 pub(crate) struct GauntletArgs {
@@ -50,8 +50,8 @@ pub(crate) struct GauntletArgs {
     /// Kernel: a cache id (prefix), a flavour (`debug`) or a path to a bzImage.
     #[arg(long)]
     kernel: Option<String>,
-    /// VM backend.
-    #[arg(long, value_enum, default_value = "auto")]
+    /// VM backend: auto, qemu or kvm.
+    #[arg(long, default_value = "auto")]
     backend: BackendChoice,
     /// Seconds a scheduler may take to attach.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
@@ -107,7 +107,7 @@ pub(crate) fn run(a: GauntletArgs) -> CmdResult {
     let started = Instant::now();
     let scenarios = run_cmd::resolve_scenarios(&a.scenarios)?;
     let chosen_presets = resolve_presets(&a.presets)?;
-    let kernel = kernel_cmd::resolve(a.kernel.as_deref())?;
+    let kernel = BootKernel::resolve(a.kernel.as_deref())?;
     let schedulers = a
         .scheduler
         .iter()
@@ -129,8 +129,15 @@ pub(crate) fn run(a: GauntletArgs) -> CmdResult {
         .jobs
         .map_or_else(|| default_jobs(&chosen), |j| usize::from(j).max(1));
     // Fail fast on the host: a backend and the adapters must load before any VM starts.
-    drop(select_backend(a.backend)?);
-    drop(extract_cmd::registry(&[])?);
+    let options = RunnerOptions {
+        kernel: a.kernel.clone(),
+        backend: a.backend,
+        attach_timeout_s: a.attach_timeout,
+        ..RunnerOptions::default()
+    };
+    for w in Runner::open(options.clone())?.warnings() {
+        eprintln!("warning: {w}");
+    }
     {
         eprintln!(
             "gauntlet: {} cells planned ({} skipped, {} invalid), about {} to run with {jobs} job{}{}",
@@ -154,11 +161,6 @@ pub(crate) fn run(a: GauntletArgs) -> CmdResult {
         total: expected,
         jobs,
     });
-    let settings = VmSettings {
-        memory: None,
-        attach_timeout: a.attach_timeout,
-    };
-    let image = kernel.image.clone();
     let scheds: Vec<(String, SchedulerArg)> = schedulers
         .iter()
         .map(|s| (s.under_test.name.clone(), s.arg.clone()))
@@ -166,9 +168,8 @@ pub(crate) fn run(a: GauntletArgs) -> CmdResult {
     std::thread::scope(|scope| {
         for _ in 0..jobs {
             let shared = Arc::clone(&shared);
-            let (scenarios, scheds, image) = (&scenarios, &scheds, &image);
-            let backend = a.backend;
-            scope.spawn(move || worker(&shared, scenarios, scheds, image, backend, settings));
+            let (scenarios, scheds, options) = (&scenarios, &scheds, &options);
+            scope.spawn(move || worker(&shared, scenarios, scheds, options));
         }
     });
     if ktstr_vmm::stop_requested() {
@@ -274,27 +275,15 @@ fn worker(
     shared: &Shared,
     scenarios: &[Scenario],
     scheds: &[(String, SchedulerArg)],
-    image: &std::path::Path,
-    backend: BackendChoice,
-    settings: VmSettings,
+    options: &RunnerOptions,
 ) {
-    // The command opened both once before starting the workers, so a failure
-    // here is rare; the cells this worker leaves are reported as not run.
-    let backend = match select_backend(backend) {
-        Ok(b) => b,
-        Err(f) => {
-            return eprintln!(
-                "warning: a gauntlet job could not open its VM backend: {}",
-                f.message()
-            )
-        }
-    };
-    let registry = match extract_cmd::registry(&[]) {
+    // The command opened one before starting the workers, so a failure here
+    // is rare; the cells this worker leaves are reported as not run.
+    let runner = match Runner::open(options.clone()) {
         Ok(r) => r,
-        Err(f) => {
+        Err(e) => {
             return eprintln!(
-                "warning: a gauntlet job could not load the output adapters: {}",
-                f.message()
+                "warning: a gauntlet job could not open its VM backend or adapters: {e}"
             )
         }
     };
@@ -314,20 +303,12 @@ fn worker(
             .expect("cells come from these schedulers");
         sched.args.clone_from(&cell.args);
         let t0 = Instant::now();
-        let result = run_cmd::run_one(
-            scenario,
-            &sched,
-            cell.topology,
-            settings,
-            image,
-            backend.as_ref(),
-            &registry,
-        );
+        let result = runner.run(scenario, &sched, cell.topology);
         let wall = t0.elapsed();
         let (status, detail) = match &result {
             Ok(rec) if rec.passed() => (CellStatus::Pass, None),
             Ok(rec) => (CellStatus::Fail, Some(first_detail(rec))),
-            Err(f) => (CellStatus::Error, Some(f.message())),
+            Err(e) => (CellStatus::Error, Some(e.to_string())),
         };
         if ktstr_vmm::stop_requested() {
             shared.give_back(cell);
@@ -429,21 +410,8 @@ fn first_line(text: &str) -> &str {
 }
 
 /// The first failed check's first detail (or the topology or payload problem).
-fn first_detail(rec: &run_cmd::RunRecord) -> String {
-    if let Some(check) = rec.verdict.failures().next() {
-        let what = check
-            .details
-            .first()
-            .map_or_else(|| check.summary.clone(), |d| d.message.clone());
-        return format!("{}: {what}", check.name);
-    }
-    if let Some(m) = rec.topology_mismatches.first() {
-        return format!("topology: {m}");
-    }
-    match rec.payloads.iter().find(|p| !p.passed) {
-        Some(p) => format!("payload {} failed", p.name),
-        None => "failed".to_owned(),
-    }
+fn first_detail(rec: &RunRecord) -> String {
+    rec.first_failure().unwrap_or_else(|| "failed".to_owned())
 }
 
 fn resolve_presets(names: &[String]) -> Result<Vec<Preset>, Failure> {
@@ -470,7 +438,7 @@ fn resolve_scheduler(
 ) -> Result<GauntletScheduler, Failure> {
     if value.ends_with(".toml") {
         let decl = crate::scheduler_cmd::declaration_of(value)?;
-        let arg = scheduler_arg::resolve_decl(&decl, kernel)?;
+        let arg = ktstr_runner::resolve_decl(&decl, kernel)?;
         let all = decl.profiles(if profiles { usize::from(max) } else { 1 });
         let under_test = SchedulerUnderTest {
             name: decl.name().to_owned(),
@@ -478,7 +446,7 @@ fn resolve_scheduler(
         };
         return Ok(GauntletScheduler { arg, under_test });
     }
-    let arg = scheduler_arg::resolve(value, kernel)?;
+    let arg = ktstr_runner::resolve_scheduler(value, kernel)?;
     // A production scheduler ktstr has a declaration for: its profiles, after
     // whatever arguments the user gave.
     let known = ktstr_scheduler::known(&arg.name).filter(|_| profiles);
@@ -512,7 +480,7 @@ fn default_jobs(cells: &[Cell]) -> usize {
     let by_cpu = (host_cpus / max_vcpus).max(1);
     let vm_mib = cells
         .iter()
-        .map(|c| crate::vm_run::default_memory(&c.topology) as u64 + 256)
+        .map(|c| ktstr_runner::default_memory(&c.topology) as u64 + 256)
         .max()
         .unwrap_or(768);
     let by_mem = (available_mib() / vm_mib).max(1) as usize;
@@ -533,7 +501,9 @@ fn available_mib() -> u64 {
 }
 
 fn durations_path() -> Result<PathBuf, Failure> {
-    Ok(kernel_cmd::cache()?.root().join("gauntlet/durations.json"))
+    Ok(crate::kernel_cmd::cache()?
+        .root()
+        .join("gauntlet/durations.json"))
 }
 
 #[cfg(test)]

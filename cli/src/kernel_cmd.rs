@@ -5,9 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Subcommand;
-use ktstr_kernel::{
-    indicatif_progress, BuildOptions, Flavor, KernelCache, KernelSource, ResolvedKernel,
-};
+use ktstr_kernel::{indicatif_progress, BuildOptions, Flavor, KernelCache, KernelSource};
 
 use crate::failure::{Failure, OrUsage};
 use crate::CmdResult;
@@ -48,29 +46,6 @@ pub(crate) fn cache() -> Result<KernelCache, Failure> {
     KernelCache::default_location()
         .context("failed to locate the ktstr cache")
         .or_usage()
-}
-
-/// A kernel to boot, named for reports.
-pub(crate) struct BootKernel {
-    /// Cache id, or `path` for an image outside the cache.
-    pub id: String,
-    /// The image.
-    pub image: PathBuf,
-    /// The resolution, for scheduler lookup.
-    pub resolved: ResolvedKernel,
-}
-
-/// Resolves `--kernel` (id prefix, path or nothing = newest cached kernel).
-pub(crate) fn resolve(spec: Option<&str>) -> Result<BootKernel, Failure> {
-    let resolved = cache()?.resolve(spec).or_usage()?;
-    let id = resolved
-        .cached()
-        .map_or_else(|| "path".to_string(), |k| k.id.clone());
-    Ok(BootKernel {
-        id,
-        image: resolved.bzimage(),
-        resolved,
-    })
 }
 
 pub(crate) fn run(cmd: KernelCommand) -> CmdResult {

@@ -5,18 +5,11 @@ mod boot;
 mod extract_cmd;
 mod failure;
 mod gauntlet_cmd;
-mod guest_image;
 mod kernel_cmd;
 mod list_cmd;
-mod llm_extract;
-mod payload_judge;
-mod payloads;
-mod repeat;
 mod run_cmd;
-mod scheduler_arg;
 mod scheduler_cmd;
 mod topo_cmd;
-mod vm_run;
 
 use std::process::ExitCode;
 
@@ -49,6 +42,8 @@ enum Command {
     Topo(topo_cmd::TopoCommand),
     /// Run scenarios under schedulers, each in its own VM, and judge them.
     Run(run_cmd::RunArgs),
+    /// Run healthy scenarios many times and report the noise and the limits it supports.
+    Calibrate(run_cmd::RunArgs),
     /// Run scenarios × topology presets × flag profiles × schedulers, within a budget.
     Gauntlet(gauntlet_cmd::GauntletArgs),
     /// Benchmarks that boot VMs (harness overhead).
@@ -78,6 +73,7 @@ fn main() -> ExitCode {
         Command::List(l) => list_cmd::run(l),
         Command::Topo(t) => topo_cmd::run(t),
         Command::Run(r) => run_cmd::run(r),
+        Command::Calibrate(c) => run_cmd::calibrate(c),
         Command::Gauntlet(g) => gauntlet_cmd::run(g),
         Command::Bench(b) => bench_cmd::run(b),
         Command::Extract(e) => extract_cmd::run(e),

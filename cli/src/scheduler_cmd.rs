@@ -186,19 +186,6 @@ fn render_list(list: &[BuiltScheduler], dir: &std::path::Path) -> String {
     out
 }
 
-/// A built production scheduler for `-s NAME[@VERSION]`, if that names one.
-///
-/// `Ok(None)` when nothing of that name is built (the caller then reports
-/// every place it looked); an error for a corrupt entry.
-pub(crate) fn find_built(spec: &SchedulerSpec) -> Result<Option<BuiltScheduler>, Failure> {
-    let cache = SchedulerCache::default_location().or_usage()?;
-    match cache.find(spec) {
-        Ok(s) => Ok(Some(s)),
-        Err(ktstr_scheduler::SchedulerError::NotBuilt { .. }) => Ok(None),
-        Err(e) => Err(Failure::usage(e)),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

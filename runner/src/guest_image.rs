@@ -2,46 +2,69 @@
 
 use std::path::PathBuf;
 
-use anyhow::{anyhow, Context};
+use ktstr_kernel::KernelCache;
 use ktstr_model::{GuestPlan, PLAN_PATH};
 use ktstr_vmm::initramfs::InitramfsBuilder;
 
-use crate::failure::{Failure, OrUsage};
-use crate::kernel_cmd;
+use crate::RunError;
 
 /// Environment variable naming the guest runtime binary, for unusual installs.
-const GUEST_BIN_ENV: &str = "KTSTR_GUEST_BIN";
+pub const GUEST_BIN_ENV: &str = "KTSTR_GUEST_BIN";
 
-/// Finds `ktstr-guest`: `$KTSTR_GUEST_BIN`, else beside the running `ktstr`
-/// (cargo and `cargo install` both put the two binaries in one directory).
-pub(crate) fn guest_binary() -> Result<PathBuf, Failure> {
-    if let Some(p) = std::env::var_os(GUEST_BIN_ENV) {
-        let p = PathBuf::from(p);
-        return if p.is_file() {
-            Ok(p)
-        } else {
-            Err(Failure::usage(anyhow!(
-                "`{}` (from ${GUEST_BIN_ENV}) does not exist",
-                p.display()
-            )))
+/// Which binary becomes the VM's `/init`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum GuestRuntime {
+    /// `$KTSTR_GUEST_BIN`, else `ktstr-guest` beside the running executable
+    /// (cargo and `cargo install` put the two binaries in one directory).
+    #[default]
+    Beside,
+    /// The running executable itself, which runs the guest runtime when it
+    /// finds itself as PID 1 (a test binary built on the ktstr harness).
+    CurrentExe,
+    /// This binary.
+    Path(PathBuf),
+}
+
+impl GuestRuntime {
+    /// The binary on the host.
+    ///
+    /// # Errors
+    ///
+    /// [`RunError::GuestRuntimeMissing`] naming where it looked.
+    pub fn binary(&self) -> Result<PathBuf, RunError> {
+        let missing = |detail: String| RunError::GuestRuntimeMissing { detail };
+        let exe = || {
+            std::env::current_exe()
+                .map_err(|e| missing(format!("the running executable is unknown: {e}")))
         };
+        match self {
+            GuestRuntime::Path(p) if p.is_file() => Ok(p.clone()),
+            GuestRuntime::Path(p) => Err(missing(format!("`{}` does not exist", p.display()))),
+            GuestRuntime::CurrentExe => exe(),
+            GuestRuntime::Beside => {
+                if let Some(p) = std::env::var_os(GUEST_BIN_ENV) {
+                    let p = PathBuf::from(p);
+                    return if p.is_file() {
+                        Ok(p)
+                    } else {
+                        Err(missing(format!(
+                            "`{}` (from ${GUEST_BIN_ENV}) does not exist",
+                            p.display()
+                        )))
+                    };
+                }
+                let exe = exe()?;
+                let dir = exe.parent().ok_or_else(|| {
+                    missing(format!("`{}` has no parent directory", exe.display()))
+                })?;
+                // Integration tests run from target/<profile>/deps; the binaries sit one level up.
+                [dir.join("ktstr-guest"), dir.join("../ktstr-guest")]
+                    .into_iter()
+                    .find(|p| p.is_file())
+                    .ok_or_else(|| missing(format!("no `ktstr-guest` next to `{}`", exe.display())))
+            }
+        }
     }
-    let exe = std::env::current_exe()
-        .context("failed to find the running executable")
-        .or_usage()?;
-    let dir = exe
-        .parent()
-        .ok_or_else(|| Failure::usage(anyhow!("`{}` has no parent directory", exe.display())))?;
-    // Integration tests run from target/<profile>/deps; the binaries sit one level up.
-    [dir.join("ktstr-guest"), dir.join("../ktstr-guest")]
-        .into_iter()
-        .find(|p| p.is_file())
-        .ok_or_else(|| {
-            Failure::usage(anyhow!(
-                "failed to find the guest runtime `ktstr-guest` next to `{}`\nhint: build it with `cargo build --bins`, or set ${GUEST_BIN_ENV}",
-                exe.display()
-            ))
-        })
 }
 
 /// A copy of the guest runtime without debug info, cached by the original's size
@@ -79,13 +102,15 @@ fn stripped_guest(original: &std::path::Path, cache: &std::path::Path) -> PathBu
 
 /// Builds (or reuses from the cache) the initramfs for `plan`, with `binaries`
 /// (host path, guest path) and their libraries; returns its path.
-pub(crate) fn build(plan: &GuestPlan, binaries: &[(PathBuf, String)]) -> Result<PathBuf, Failure> {
-    let dir = kernel_cmd::cache()?.root().join("initramfs");
-    std::fs::create_dir_all(&dir)
-        .with_context(|| format!("failed to create `{}`", dir.display()))
-        .or_usage()?;
+pub(crate) fn build(
+    runtime: &GuestRuntime,
+    plan: &GuestPlan,
+    binaries: &[(PathBuf, String)],
+) -> Result<PathBuf, RunError> {
+    let dir = KernelCache::default_location()?.root().join("initramfs");
+    std::fs::create_dir_all(&dir).map_err(RunError::io("create", &dir))?;
     let mut builder = InitramfsBuilder::new()
-        .init_binary(stripped_guest(&guest_binary()?, &dir))
+        .init_binary(stripped_guest(&runtime.binary()?, &dir))
         .dir("/proc")
         .dir("/sys")
         .dir("/dev")
@@ -94,10 +119,7 @@ pub(crate) fn build(plan: &GuestPlan, binaries: &[(PathBuf, String)]) -> Result<
     for (host, guest) in binaries {
         builder = builder.binary(host.clone(), guest.clone());
     }
-    let path = builder
-        .write_cached(&dir)
-        .context("failed to build the guest initramfs")
-        .or_usage()?;
+    let path = builder.write_cached(&dir)?;
     prune(&dir, &path);
     Ok(path)
 }

@@ -21,18 +21,19 @@ use ktstr_wire::PayloadResult;
 const LLM_EXTRACT: &str = SOURCE_LLM_EXTRACT;
 
 /// Whether the payload's metrics come from LlmExtract.
-pub(crate) fn is_llm_extract(p: &Payload) -> bool {
+pub fn is_llm_extract(p: &Payload) -> bool {
     adapter_names_match(&p.adapter, LLM_EXTRACT)
 }
 
 /// The LlmExtract adapter of a registry (the plugin) as the pipeline's
 /// [`Extractor`]: one text at a time, passed as stdout.
-pub(crate) struct PluginExtractor<'a> {
+pub struct PluginExtractor<'a> {
     registry: &'a AdapterRegistry,
 }
 
 impl<'a> PluginExtractor<'a> {
-    pub(crate) fn new(registry: &'a AdapterRegistry) -> Self {
+    /// The LlmExtract adapter of `registry`.
+    pub fn new(registry: &'a AdapterRegistry) -> Self {
         Self { registry }
     }
 }

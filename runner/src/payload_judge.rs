@@ -14,18 +14,26 @@ use crate::llm_extract::{self, Extracted};
 
 /// One payload's outcome.
 #[derive(Debug, Serialize)]
-pub(crate) struct PayloadReport {
+pub struct PayloadReport {
+    /// The payload's name.
     pub name: String,
+    /// Which run of it (payloads may start several times).
     pub invocation: u32,
+    /// The output adapter that read its output.
     pub adapter: String,
+    /// Its exit code (`None`: killed or never reported).
     pub exit_code: Option<i32>,
+    /// Whether it was killed at its time limit.
     pub timed_out: bool,
+    /// Its wall time, ms.
     pub wall_ms: f64,
+    /// The metrics read from its output.
     pub metrics: Vec<Metric>,
     /// What the adapter said (where it read, what it skipped).
     pub details: Vec<String>,
     /// Failed checks and bounds, a run that never reported, a timeout.
     pub violations: Vec<String>,
+    /// Whether it exited as expected and every check and bound held.
     pub passed: bool,
     /// The last lines the payload printed, as evidence.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -165,7 +173,7 @@ fn tail<'a>(text: &'a str, label: &'a str) -> impl Iterator<Item = String> + 'a 
 }
 
 /// One line per payload, for people, then the run-wide findings.
-pub(crate) fn render(reports: &[PayloadReport], findings: &[String]) -> String {
+pub fn render(reports: &[PayloadReport], findings: &[String]) -> String {
     let mut out = String::new();
     for r in reports {
         let shown: Vec<String> = r

@@ -2,24 +2,19 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::anyhow;
 use ktstr_model::Scenario;
 
-use crate::failure::Failure;
+use crate::RunError;
 
 /// Resolves every payload's binary on the host (absolute path, or `PATH`
 /// lookup), rewrites the scenario to the absolute path (the guest has no
 /// `PATH` search of its own) and returns the (host, guest) pairs to pack.
-pub(crate) fn resolve(scenario: &mut Scenario) -> Result<Vec<(PathBuf, String)>, Failure> {
+pub(crate) fn resolve(scenario: &mut Scenario) -> Result<Vec<(PathBuf, String)>, RunError> {
     let mut out = Vec::new();
     for p in &mut scenario.payloads {
-        let host = find(&p.binary).ok_or_else(|| {
-            Failure::usage(anyhow!(
-                "payload `{}`: binary `{}` not found{}\nhint: install it (e.g. `apt-get install rt-tests stress-ng fio`) or give an absolute path",
-                p.name,
-                p.binary,
-                if p.binary.contains('/') { "" } else { " on PATH" }
-            ))
+        let host = find(&p.binary).ok_or_else(|| RunError::PayloadBinaryMissing {
+            payload: p.name.clone(),
+            binary: p.binary.clone(),
         })?;
         let guest = host.to_string_lossy().into_owned();
         p.binary = guest.clone();

@@ -8,9 +8,12 @@ use serde::Serialize;
 
 /// min / median / max of one statistic over repeated runs.
 #[derive(Debug, Clone, Serialize)]
-pub(crate) struct Range {
+pub struct Range {
+    /// The smallest value.
     pub min: f64,
+    /// The median.
     pub median: f64,
+    /// The largest value.
     pub max: f64,
     /// (max - min) / median, percent; 0 when the median is 0.
     pub spread_pct: f64,
@@ -44,10 +47,14 @@ impl Range {
 
 /// The repeated runs of one scenario under one scheduler.
 #[derive(Debug, Clone, Serialize)]
-pub(crate) struct RepeatSummary {
+pub struct RepeatSummary {
+    /// The scenario.
     pub scenario: String,
+    /// The scheduler.
     pub scheduler: String,
+    /// How many runs.
     pub runs: usize,
+    /// How many of them passed.
     pub passed: usize,
     /// Work units per second of scenario time, over all workers.
     pub work_rate: Option<Range>,
@@ -58,9 +65,7 @@ pub(crate) struct RepeatSummary {
 }
 
 /// Groups verdicts by (scenario, scheduler) and summarises each group.
-pub(crate) fn summarise<'a>(
-    verdicts: impl IntoIterator<Item = (&'a Verdict, u64)>,
-) -> Vec<RepeatSummary> {
+pub fn summarise<'a>(verdicts: impl IntoIterator<Item = (&'a Verdict, u64)>) -> Vec<RepeatSummary> {
     let mut groups: BTreeMap<(String, String), Vec<(&Verdict, u64)>> = BTreeMap::new();
     for (v, duration_ms) in verdicts {
         groups
@@ -95,7 +100,7 @@ pub(crate) fn summarise<'a>(
 }
 
 /// One line per group for people.
-pub(crate) fn render(summaries: &[RepeatSummary]) -> String {
+pub fn render(summaries: &[RepeatSummary]) -> String {
     let fmt = |r: &Option<Range>, unit: &str| match r {
         Some(r) => format!(
             "{:.1}/{:.1}/{:.1}{unit} (±{:.0}%)",

@@ -1,0 +1,101 @@
+//! What can keep a run from producing a verdict.
+
+use std::path::PathBuf;
+
+/// An error before, around or instead of a judged run. A run that happened
+/// and failed its checks is not an error: its [`RunRecord`](crate::RunRecord)
+/// says so.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// A scheduler value that cannot mean anything (`""`, `eevdf` with arguments).
+    #[error("invalid scheduler `{value}`: {reason}")]
+    BadSchedulerValue {
+        /// The value as given.
+        value: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A scheduler name that is neither EEVDF, a kernel-tree scheduler, a
+    /// built production scheduler nor a path.
+    #[error("unknown scheduler `{name}`\nhint: use `eevdf`, a path to a scheduler binary, one built with the kernel ({tree}), or build it first: `ktstr scheduler build {name}`")]
+    UnknownScheduler {
+        /// The name.
+        name: String,
+        /// The kernel tree's schedulers, comma-separated.
+        tree: String,
+    },
+    /// A scheduler binary named by path (or by a declaration) that does not exist.
+    #[error("scheduler binary `{}` does not exist", path.display())]
+    SchedulerBinaryMissing {
+        /// The path.
+        path: PathBuf,
+    },
+    /// A declared scheduler whose binary has not been built or cached.
+    #[error("{what} is not available\nhint: {fix}")]
+    SchedulerNotBuilt {
+        /// What was asked for (`scx_lavd@1.1.4 (declared by x)`).
+        what: String,
+        /// The command or step that provides it.
+        fix: String,
+    },
+    /// The scheduler cache or a declaration.
+    #[error(transparent)]
+    Scheduler(#[from] ktstr_scheduler::SchedulerError),
+    /// The kernel cache or the kernel image.
+    #[error(transparent)]
+    Kernel(#[from] ktstr_kernel::KernelError),
+    /// Starting or running the VM.
+    #[error(transparent)]
+    Vm(#[from] ktstr_vmm::VmError),
+    /// Assembling the guest's initramfs.
+    #[error("failed to build the guest initramfs: {0}")]
+    Initramfs(#[from] ktstr_vmm::initramfs::InitramfsError),
+    /// A scenario that does not validate against its topology.
+    #[error(transparent)]
+    Scenario(#[from] ktstr_model::ScenarioError),
+    /// An output adapter plugin that did not load.
+    #[error(transparent)]
+    Plugin(#[from] ktstr_adapters::LoadError),
+    /// The guest runtime (the VM's `/init`) was not found.
+    #[error("failed to find the guest runtime: {detail}\nhint: build it with `cargo build --bins`, or set ${env}", env = crate::guest_image::GUEST_BIN_ENV)]
+    GuestRuntimeMissing {
+        /// Where it was looked for.
+        detail: String,
+    },
+    /// A payload binary that is neither an existing path nor on `PATH`.
+    #[error("payload `{payload}`: binary `{binary}` not found{on_path}\nhint: install it (e.g. `apt-get install rt-tests stress-ng fio`) or give an absolute path", on_path = if binary.contains('/') { "" } else { " on PATH" })]
+    PayloadBinaryMissing {
+        /// The payload's name.
+        payload: String,
+        /// Its binary as declared.
+        binary: String,
+    },
+    /// A file-system operation.
+    #[error("failed to {action} `{}`: {source}", path.display())]
+    Io {
+        /// What was being done (`create`, `read`).
+        action: &'static str,
+        /// On what.
+        path: PathBuf,
+        /// Why it failed.
+        source: std::io::Error,
+    },
+    /// The user pressed Ctrl-C; the VM was stopped and its files removed.
+    #[error("interrupted; the VM was stopped and its files removed")]
+    Interrupted,
+}
+
+impl RunError {
+    /// An [`RunError::Io`] maker for `map_err`.
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> RunError {
+        let path = path.into();
+        move |source| RunError::Io {
+            action,
+            path,
+            source,
+        }
+    }
+}

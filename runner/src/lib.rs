@@ -1,0 +1,44 @@
+//! One run of a ktstr scenario, end to end: resolve the kernel and the
+//! scheduler, assemble the guest image, boot the VM, judge the telemetry and
+//! the payload output, and return a [`RunRecord`].
+//!
+//! The command line, the gauntlet and the test harness all run through
+//! [`Runner::run`]; [`Run`] is the one-expression form:
+//!
+//! ```no_run
+//! use ktstr_model::catalog;
+//! use ktstr_runner::Run;
+//!
+//! let record = Run::new(catalog::find("cpuset-swap").unwrap())
+//!     .scheduler("scx_simple")
+//!     .run()?;
+//! println!("{}", record.verdict.render_text());
+//! # Ok::<(), ktstr_runner::RunError>(())
+//! ```
+#![deny(missing_docs)]
+
+mod backend;
+mod error;
+mod guest_image;
+mod kernel;
+mod llm_extract;
+mod payload_judge;
+mod payloads;
+mod record;
+mod registry;
+pub mod repeat;
+mod run;
+mod scheduler;
+mod vm;
+
+pub use backend::{BackendChoice, UnknownBackend};
+pub use error::RunError;
+pub use guest_image::{GuestRuntime, GUEST_BIN_ENV};
+pub use kernel::BootKernel;
+pub use llm_extract::{is_llm_extract, PluginExtractor};
+pub use payload_judge::{render as render_payloads, PayloadReport};
+pub use record::{RunRecord, RUN_RECORD_SCHEMA};
+pub use registry::{adapter_registry, BUNDLED_PLUGINS};
+pub use run::{Run, Runner, RunnerOptions, DEFAULT_ATTACH_TIMEOUT_S, DEFAULT_TOPOLOGY};
+pub use scheduler::{find_built, resolve as resolve_scheduler, resolve_decl, SchedulerArg, EEVDF};
+pub use vm::{default_memory, run as run_vm, VmRequest, VmResult};
