@@ -46,7 +46,7 @@ command -v cargo >/dev/null || { echo "setup: cargo not found; install the Rust 
 # cached under $XDG_CACHE_HOME/ktstr (a few minutes the first time; progress shown).
 cd "$(dirname "$0")/.."
 echo "setup: building ktstr and the LlmExtract plugin (llama.cpp: ~10 min the first time, then cached)"
-cargo build -p ktstr -p ktstr-adapter-llm-extract-plugin
+cargo build -p ktstr-cli -p ktstr-adapter-llm-extract-plugin
 ./target/debug/ktstr kernel build
 
 # One production scheduler from the scx project for the tests (cached under

@@ -1,0 +1,30 @@
+//! ktstr's own VM tests on its own harness (the way a scheduler repository
+//! uses it): real kernel, real QEMU, real schedulers. Without a cached kernel
+//! every case is listed as ignored, with the reason on standard error.
+
+use ktstr::{expect_ratio_at_least, total_work_units, RunRecord, Scenario, WorkType};
+
+/// Declarative, over two schedulers: one case each.
+#[ktstr::test(scheduler = ["eevdf", "scx_simple"])]
+fn two_cgroups_of_spinners_pass() -> Scenario {
+    Scenario::builder("harness-two-cgroups")
+        .cgroup("a", |c| c.workers(2, WorkType::Spin))
+        .cgroup("b", |c| c.workers(2, WorkType::Spin))
+        .build()
+}
+
+/// Host-side assertions against EEVDF as the baseline.
+#[ktstr::test(scenario = "steady", scheduler = "scx_simple", baseline = "eevdf")]
+fn scx_simple_keeps_up_with_eevdf(record: &RunRecord, baseline: &RunRecord) -> Result<(), String> {
+    // Loose on purpose: TCG vCPU speed varies run to run; a scheduler that
+    // stalls the workers would be far below.
+    expect_ratio_at_least("work units", record, baseline, 0.3, total_work_units)
+}
+
+/// An expected failure: the seeded fault must be caught as a stall.
+#[ktstr::test(scenario = "fault-first-run-delay", expect_fail = "stall")]
+fn a_worker_held_before_its_first_run_is_a_stall(_record: &RunRecord) {}
+
+fn main() {
+    ktstr::harness::main();
+}
