@@ -10,3 +10,5 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "== cargo test"
 cargo test --workspace --no-fail-fast 2>&1
+echo "== examples/scheduler-repo (cargo nextest)"
+bash scripts/test-example.sh

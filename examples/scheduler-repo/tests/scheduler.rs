@@ -1,0 +1,31 @@
+//! The scheduler's VM tests. Each `#[ktstr::test]` is one case per topology
+//! and scheduler; `cargo nextest run` lists them without booting anything.
+
+use ktstr::{expect_ratio_at_least, total_work_units, RunRecord, Scenario, WorkType};
+
+/// Declarative: two cgroups of spinners must pass every check under
+/// scx_simple, on two topologies.
+#[ktstr::test(scheduler = "scx_simple", topology = ["1,2,2,1", "llc-pair"])]
+fn spinners_in_two_cgroups() -> Scenario {
+    Scenario::builder("two-cgroups")
+        .cgroup("a", |c| c.workers(2, WorkType::Spin))
+        .cgroup("b", |c| c.workers(2, WorkType::Spin))
+        .build()
+}
+
+/// Host-side assertions: the catalog's `mixed` scenario under scx_simple
+/// against EEVDF as the baseline; the failure message carries both numbers.
+#[ktstr::test(scenario = "mixed", scheduler = "scx_simple", baseline = "eevdf")]
+fn mixed_work_keeps_up_with_eevdf(record: &RunRecord, baseline: &RunRecord) -> Result<(), String> {
+    assert!(record.passed(), "{}", record.verdict.render_text());
+    expect_ratio_at_least("work units", record, baseline, 0.3, total_work_units)
+}
+
+/// An expected failure: scx_qmap stalling every second user thread must be
+/// reported as a stall; the case passes only when it is.
+#[ktstr::test(scenario = "steady", scheduler = "scx_qmap -t 2", expect_fail = "stall")]
+fn qmap_stalling_threads_is_caught(_record: &RunRecord) {}
+
+fn main() {
+    ktstr::harness::main();
+}
