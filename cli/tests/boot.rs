@@ -3,13 +3,10 @@
 
 mod common;
 
-use common::{run, run_json, vm_ready};
+use common::{run, run_json};
 
 /// Boots `topology` and checks the report; returns it, or `None` when VMs cannot run here.
 fn boot_matches(topology: &str, cpus: u64, nodes: usize) -> Option<serde_json::Value> {
-    if !vm_ready() {
-        return None;
-    }
     let (code, r, stderr) = run_json(&["boot", "--topology", topology, "--json"]);
     assert_eq!(code, 0, "{topology}: {r:#}\n{stderr}");
     assert_eq!(r["matches"], true, "{topology}: {:#}", r["mismatches"]);
@@ -38,22 +35,18 @@ fn boot_matches(topology: &str, cpus: u64, nodes: usize) -> Option<serde_json::V
     Some(r)
 }
 
-#[test]
 fn boot_1_1_2_1() {
     boot_matches("1,1,2,1", 2, 1);
 }
 
-#[test]
 fn boot_1_2_2_1() {
     boot_matches("1,2,2,1", 4, 1);
 }
 
-#[test]
 fn boot_1_2_2_2_smt() {
     boot_matches("1,2,2,2", 8, 1);
 }
 
-#[test]
 fn boot_2_4_2_1_numa_with_distances() {
     let Some(r) = boot_matches("2,4,2,1", 8, 2) else {
         return;
@@ -74,16 +67,11 @@ fn boot_2_4_2_1_numa_with_distances() {
     assert_eq!(d, vec![vec![10, 20], vec![20, 10]]);
 }
 
-#[test]
 fn boot_1_3_3_1_odd_shape() {
     boot_matches("1,3,3,1", 9, 1);
 }
 
-#[test]
 fn a_wrong_mapping_is_reported_as_a_mismatch() {
-    if !vm_ready() {
-        return;
-    }
     // Ask for two LLCs but present one socket of four cores to the VM.
     let (code, r, _) = run_json(&[
         "boot",
@@ -99,7 +87,6 @@ fn a_wrong_mapping_is_reported_as_a_mismatch() {
     assert!(m.contains("1 LLCs, expected 2"), "{m}");
 }
 
-#[test]
 fn uneven_topology_is_a_usage_error() {
     let out = run(&["boot", "--topology", "2,3,1,1"]);
     assert_eq!(out.status.code(), Some(2));
@@ -110,7 +97,6 @@ fn uneven_topology_is_a_usage_error() {
     );
 }
 
-#[test]
 fn missing_kernel_is_a_usage_error() {
     let out = run(&["boot", "--kernel", "/nonexistent/bzImage"]);
     assert_eq!(out.status.code(), Some(2));
@@ -118,15 +104,14 @@ fn missing_kernel_is_a_usage_error() {
     assert!(err.contains("/nonexistent/bzImage"), "{err}");
 }
 
-#[test]
 fn kernel_without_sched_ext_is_a_usage_error() {
     // A real image with a config that lacks sched_ext beside it: resolution must refuse it.
     let list = run(&["kernel", "list", "--json"]);
     let kernels: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap_or_default();
-    let Some(dir) = kernels.get(0).and_then(|k| k["dir"].as_str()) else {
-        eprintln!("skipping: no cached kernel (run `ktstr kernel build`)");
-        return;
-    };
+    let dir = kernels
+        .get(0)
+        .and_then(|k| k["dir"].as_str())
+        .expect("vm_missing() found a cached kernel");
     let tmp = tempfile::tempdir().unwrap();
     std::fs::copy(format!("{dir}/bzImage"), tmp.path().join("bzImage")).unwrap();
     let config = std::fs::read_to_string(format!("{dir}/config"))
@@ -143,11 +128,7 @@ fn kernel_without_sched_ext_is_a_usage_error() {
     assert!(err.to_lowercase().contains("sched_ext"), "{err}");
 }
 
-#[test]
 fn ctrl_c_stops_the_vm_and_leaves_nothing_behind() {
-    if !vm_ready() {
-        return;
-    }
     let run_dir = tempfile::tempdir().unwrap();
     let child = common::ktstr()
         .args(["boot", "--topology", "1,2,2,1"])
@@ -189,11 +170,7 @@ fn ktstr_vmm_run_dir() -> &'static str {
     "KTSTR_RUN_DIR"
 }
 
-#[test]
 fn a_kernel_panic_is_classified_with_its_text() {
-    if !vm_ready() {
-        return;
-    }
     // No init where the kernel looks: it panics, and the host must say so.
     let (code, r, _) = run_json(&["boot", "--cmdline", "rdinit=/nonexistent", "--json"]);
     assert_eq!(code, 1);
@@ -207,13 +184,26 @@ fn a_kernel_panic_is_classified_with_its_text() {
     );
 }
 
-#[test]
 fn a_vm_past_its_time_is_a_timeout() {
-    if !vm_ready() {
-        return;
-    }
     let (code, r, _) = run_json(&["boot", "--timeout", "1", "--json"]);
     assert_eq!(code, 1);
     assert_eq!(r["exit"]["kind"], "timeout", "{r:#}");
     assert_eq!(r["exit"]["after_secs"], 1);
+}
+
+fn main() {
+    common::main(cases![
+        [common::vm_missing] boot_1_1_2_1,
+        [common::vm_missing] boot_1_2_2_1,
+        [common::vm_missing] boot_1_2_2_2_smt,
+        [common::vm_missing] boot_2_4_2_1_numa_with_distances,
+        [common::vm_missing] boot_1_3_3_1_odd_shape,
+        [common::vm_missing] a_wrong_mapping_is_reported_as_a_mismatch,
+        [] uneven_topology_is_a_usage_error,
+        [] missing_kernel_is_a_usage_error,
+        [common::vm_missing] kernel_without_sched_ext_is_a_usage_error,
+        [common::vm_missing] ctrl_c_stops_the_vm_and_leaves_nothing_behind,
+        [common::vm_missing] a_kernel_panic_is_classified_with_its_text,
+        [common::vm_missing] a_vm_past_its_time_is_a_timeout,
+    ]);
 }

@@ -4,29 +4,26 @@
 
 mod common;
 
-use common::{failed_checks, run, run_json, vm_ready};
+use common::{failed_checks, run, run_json};
 
 /// The scx_bpfland version setup builds.
 const BPFLAND: &str = "scx_bpfland@1.1.4";
 
-/// True when `scx_bpfland` is in the scheduler cache; else says how to build it.
-fn bpfland_built() -> bool {
+/// Why `scx_bpfland` cannot be used here (not in the scheduler cache), with how to build it.
+fn bpfland_missing() -> Option<String> {
     let (code, list, _) = run_json(&["scheduler", "list", "--json"]);
     assert_eq!(code, 0);
     let built = list
         .as_array()
         .is_some_and(|l| l.iter().any(|s| s["name"] == "scx_bpfland"));
-    if !built {
-        eprintln!("skipping: scx_bpfland is not built (run `ktstr scheduler build {BPFLAND}` or scripts/setup.sh)");
-    }
-    built
+    (!built).then(|| {
+        format!(
+            "scx_bpfland is not built (run `ktstr scheduler build {BPFLAND}` or scripts/setup.sh)"
+        )
+    })
 }
 
-#[test]
 fn scheduler_list_json_names_version_source_and_sha256() {
-    if !bpfland_built() {
-        return;
-    }
     let (_, list, _) = run_json(&["scheduler", "list", "--json"]);
     let b = list
         .as_array()
@@ -42,11 +39,7 @@ fn scheduler_list_json_names_version_source_and_sha256() {
     assert!(std::path::Path::new(path).is_file(), "{path}");
 }
 
-#[test]
 fn bpfland_schedules_steady_and_cpuset_swap_on_two_llcs() {
-    if !vm_ready() || !bpfland_built() {
-        return;
-    }
     let (code, r, stderr) = run_json(&[
         "run",
         "-s",
@@ -90,7 +83,6 @@ fn bpfland_schedules_steady_and_cpuset_swap_on_two_llcs() {
     }
 }
 
-#[test]
 fn a_scheduler_that_is_not_built_says_how_to_build_it() {
     let out = run(&["run", "-s", "scx_nosuch@9.9.9", "-c", "steady"]);
     assert_eq!(out.status.code(), Some(2));
@@ -101,7 +93,6 @@ fn a_scheduler_that_is_not_built_says_how_to_build_it() {
     );
 }
 
-#[test]
 fn topo_list_has_at_least_twelve_presets_from_2_to_128_cpus() {
     let (code, presets, _) = run_json(&["topo", "list", "--json"]);
     assert_eq!(code, 0);
@@ -118,11 +109,7 @@ fn topo_list_has_at_least_twelve_presets_from_2_to_128_cpus() {
 /// A small gauntlet: two presets, two scenarios, one of which the smaller
 /// preset cannot host. Every cell is in the JSON, the skip carries its reason,
 /// and the budget bounds the wall time.
-#[test]
 fn gauntlet_lists_every_cell_and_skips_what_a_preset_cannot_host() {
-    if !vm_ready() {
-        return;
-    }
     let started = std::time::Instant::now();
     let (code, report, stderr) = run_json(&[
         "gauntlet",
@@ -171,4 +158,14 @@ fn gauntlet_lists_every_cell_and_skips_what_a_preset_cannot_host() {
         "{:?}",
         started.elapsed()
     );
+}
+
+fn main() {
+    common::main(cases![
+        [bpfland_missing] scheduler_list_json_names_version_source_and_sha256,
+        [common::vm_missing, bpfland_missing] bpfland_schedules_steady_and_cpuset_swap_on_two_llcs,
+        [] a_scheduler_that_is_not_built_says_how_to_build_it,
+        [] topo_list_has_at_least_twelve_presets_from_2_to_128_cpus,
+        [common::vm_missing] gauntlet_lists_every_cell_and_skips_what_a_preset_cannot_host,
+    ]);
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{failed_checks, run, run_json, vm_ready};
+use common::{failed_checks, run, run_json};
 
 /// Runs one scenario under one scheduler; returns the exit code and the record.
 fn run_one(scheduler: &str, scenario: &str) -> (i32, serde_json::Value) {
@@ -14,9 +14,6 @@ fn run_one(scheduler: &str, scenario: &str) -> (i32, serde_json::Value) {
 }
 
 fn assert_passes(scheduler: &str, scenario: &str) {
-    if !vm_ready() {
-        return;
-    }
     let (code, rec) = run_one(scheduler, scenario);
     assert_eq!(
         code,
@@ -33,9 +30,6 @@ fn assert_passes(scheduler: &str, scenario: &str) {
 }
 
 fn assert_fails_with(scheduler: &str, scenario: &str, check: &str, evidence: &str) {
-    if !vm_ready() {
-        return;
-    }
     let (code, rec) = run_one(scheduler, scenario);
     assert_eq!(
         code, 1,
@@ -59,27 +53,22 @@ fn assert_check_failed_with(rec: &serde_json::Value, check: &str, evidence: &str
     );
 }
 
-#[test]
 fn steady_passes_under_eevdf() {
     assert_passes("eevdf", "steady");
 }
 
-#[test]
 fn cpuset_swap_passes_under_scx_simple() {
     assert_passes("scx_simple", "cpuset-swap");
 }
 
-#[test]
 fn wake_pingpong_passes_under_scx_simple() {
     assert_passes("scx_simple", "wake-pingpong");
 }
 
-#[test]
 fn cgroup_churn_passes_under_eevdf() {
     assert_passes("eevdf", "cgroup-churn");
 }
 
-#[test]
 fn qmap_stall_is_a_scheduler_death_with_the_kernel_reason() {
     assert_fails_with(
         "scx_qmap -t 2",
@@ -89,26 +78,19 @@ fn qmap_stall_is_a_scheduler_death_with_the_kernel_reason() {
     );
 }
 
-#[test]
 fn escaping_workers_fail_isolation() {
     assert_fails_with("eevdf", "fault-escape", "isolation", "outside its cpuset");
 }
 
-#[test]
 fn a_frozen_worker_fails_the_gap_check() {
     assert_fails_with("eevdf", "fault-freeze", "gap", "stuck");
 }
 
-#[test]
 fn a_worker_that_never_progresses_fails_starvation() {
     assert_fails_with("scx_simple", "fault-starve", "starvation", "did no work");
 }
 
-#[test]
 fn a_scenario_file_runs_with_the_same_meaning() {
-    if !vm_ready() {
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("halves.toml");
     std::fs::write(
@@ -152,7 +134,6 @@ hold = { fraction = 0.5 }
     );
 }
 
-#[test]
 fn a_malformed_scenario_file_is_a_usage_error_naming_the_field() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.toml");
@@ -172,11 +153,7 @@ fn a_malformed_scenario_file_is_a_usage_error_naming_the_field() {
     );
 }
 
-#[test]
 fn unknown_scheduler_and_scenario_are_usage_errors() {
-    if !vm_ready() {
-        return;
-    }
     let out = run(&["run", "-s", "scx_nonesuch", "-c", "steady"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown scheduler `scx_nonesuch`"));
@@ -185,7 +162,6 @@ fn unknown_scheduler_and_scenario_are_usage_errors() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown scenario"));
 }
 
-#[test]
 fn list_shows_the_catalog() {
     let out = run(&["list"]);
     assert_eq!(out.status.code(), Some(0));
@@ -220,9 +196,6 @@ fn list_shows_the_catalog() {
 
 /// Runs a payload scenario and returns its payload report.
 fn payload_report(scheduler: &str, scenario: &str) -> Option<serde_json::Value> {
-    if !vm_ready() {
-        return None;
-    }
     let (code, rec) = run_one(scheduler, scenario);
     assert_eq!(
         code, 0,
@@ -234,7 +207,6 @@ fn payload_report(scheduler: &str, scenario: &str) -> Option<serde_json::Value> 
     Some(p)
 }
 
-#[test]
 fn fio_runs_in_the_guest_and_its_json_becomes_metrics() {
     let Some(p) = payload_report("scx_simple", "fio") else {
         return;
@@ -257,7 +229,6 @@ fn fio_runs_in_the_guest_and_its_json_becomes_metrics() {
     assert!(iops > 0.0, "fio did no writes");
 }
 
-#[test]
 fn cyclictest_latencies_come_back_as_metrics() {
     let Some(p) = payload_report("eevdf", "cyclictest") else {
         return;
@@ -273,18 +244,14 @@ fn cyclictest_latencies_come_back_as_metrics() {
     assert!(max > 0.0);
 }
 
-#[test]
-fn llm_extract_reads_hackbench_time_from_its_text_output() {
-    // The LlmExtract plugin is built by scripts/setup.sh beside the binaries.
+/// Why the LlmExtract plugin cannot be used: scripts/setup.sh builds it beside the binaries.
+fn llm_plugin_missing() -> Option<String> {
     let bin = std::path::Path::new(env!("CARGO_BIN_EXE_ktstr"));
     let plugin = bin.with_file_name("libktstr_adapter_llm_extract_plugin.so");
-    if !plugin.is_file() {
-        eprintln!(
-            "skipping: {} is not built (run scripts/setup.sh)",
-            plugin.display()
-        );
-        return;
-    }
+    (!plugin.is_file()).then(|| format!("{} is not built (run scripts/setup.sh)", plugin.display()))
+}
+
+fn llm_extract_reads_hackbench_time_from_its_text_output() {
     let Some(p) = payload_report("scx_simple", "hackbench") else {
         return;
     };
@@ -316,11 +283,7 @@ fn llm_extract_reads_hackbench_time_from_its_text_output() {
 /// A sched_ext scheduler that leaves the workers on EEVDF: `scx_qmap -p`
 /// attaches in partial mode, so a normal-policy scenario's workers never
 /// enter sched_ext. The verdict must not be about qmap, and says which workers.
-#[test]
 fn workers_left_on_eevdf_under_a_sched_ext_scheduler_fail_sched_class() {
-    if !vm_ready() {
-        return;
-    }
     let (code, rec) = run_one("scx_qmap -p", "steady");
     assert_eq!(code, 1, "{}", rec["verdict"]);
     let failed = failed_checks(&rec);
@@ -334,11 +297,7 @@ fn workers_left_on_eevdf_under_a_sched_ext_scheduler_fail_sched_class() {
 
 /// The same scheduler with a scenario that asks for partial switching and
 /// gives its workers the SCHED_EXT policy: they run on sched_ext and pass.
-#[test]
 fn partial_switch_with_sched_ext_workers_passes_under_qmap_partial() {
-    if !vm_ready() {
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("partial.toml");
     std::fs::write(
@@ -374,9 +333,6 @@ work = { type = "spin" }
 /// Runs a seeded fault under the scheduler it names (no `-s`): ktstr's
 /// fault scheduler, built with the kernel.
 fn assert_fault_caught(scenario: &str, check: &str, evidence: &str) {
-    if !vm_ready() {
-        return;
-    }
     let (code, r, stderr) = run_json(&["run", "-c", scenario, "--json"]);
     let rec = &r.as_array().unwrap_or_else(|| panic!("{r:#}\n{stderr}"))[0];
     assert_eq!(code, 1, "{scenario} should fail: {}", rec["verdict"]);
@@ -391,28 +347,23 @@ fn assert_fault_caught(scenario: &str, check: &str, evidence: &str) {
     assert_check_failed_with(rec, check, evidence);
 }
 
-#[test]
 fn a_worker_held_before_its_first_run_fails_the_gap_check() {
     assert_fault_caught("fault-first-run-delay", "gap", "after its release");
 }
 
-#[test]
 fn delayed_wake_ups_fail_wake_latency() {
     assert_fault_caught("fault-wake-delay", "wake_latency", "p99 wake latency");
 }
 
-#[test]
 fn a_cgroup_that_never_runs_is_ejected_by_the_sched_ext_watchdog() {
     // The per-run watchdog cap (2 s) ends the scheduler within the run.
     assert_fault_caught("fault-never-run", "scheduler", "failed to run for");
 }
 
-#[test]
 fn unfair_slices_between_cgroups_fail_throughput() {
     assert_fault_caught("fault-short-slices", "throughput", "victim");
 }
 
-#[test]
 fn a_scheduler_that_unregisters_and_attaches_again_fails() {
     assert_fault_caught(
         "fault-bpf-exit-reattach",
@@ -421,17 +372,44 @@ fn a_scheduler_that_unregisters_and_attaches_again_fails() {
     );
 }
 
-#[test]
 fn dispatching_outside_the_cpuset_fails() {
     assert_fault_caught("fault-cpuset-escape", "scheduler", "not allowed");
 }
 
-#[test]
 fn a_starved_kernel_thread_is_reported_by_the_sched_ext_watchdog() {
     assert_fault_caught("fault-kthread-starve", "scheduler", "rcu_preempt");
 }
 
-#[test]
 fn a_scheduler_that_unregisters_itself_from_bpf_fails() {
     assert_fault_caught("fault-bpf-exit", "scheduler", "unregistered from BPF");
+}
+
+fn main() {
+    common::main(cases![
+        [common::vm_missing] steady_passes_under_eevdf,
+        [common::vm_missing] cpuset_swap_passes_under_scx_simple,
+        [common::vm_missing] wake_pingpong_passes_under_scx_simple,
+        [common::vm_missing] cgroup_churn_passes_under_eevdf,
+        [common::vm_missing] qmap_stall_is_a_scheduler_death_with_the_kernel_reason,
+        [common::vm_missing] escaping_workers_fail_isolation,
+        [common::vm_missing] a_frozen_worker_fails_the_gap_check,
+        [common::vm_missing] a_worker_that_never_progresses_fails_starvation,
+        [common::vm_missing] a_scenario_file_runs_with_the_same_meaning,
+        [] a_malformed_scenario_file_is_a_usage_error_naming_the_field,
+        [common::vm_missing] unknown_scheduler_and_scenario_are_usage_errors,
+        [] list_shows_the_catalog,
+        [common::vm_missing] fio_runs_in_the_guest_and_its_json_becomes_metrics,
+        [common::vm_missing] cyclictest_latencies_come_back_as_metrics,
+        [common::vm_missing, llm_plugin_missing] llm_extract_reads_hackbench_time_from_its_text_output,
+        [common::vm_missing] workers_left_on_eevdf_under_a_sched_ext_scheduler_fail_sched_class,
+        [common::vm_missing] partial_switch_with_sched_ext_workers_passes_under_qmap_partial,
+        [common::vm_missing] a_worker_held_before_its_first_run_fails_the_gap_check,
+        [common::vm_missing] delayed_wake_ups_fail_wake_latency,
+        [common::vm_missing] a_cgroup_that_never_runs_is_ejected_by_the_sched_ext_watchdog,
+        [common::vm_missing] unfair_slices_between_cgroups_fail_throughput,
+        [common::vm_missing] a_scheduler_that_unregisters_and_attaches_again_fails,
+        [common::vm_missing] dispatching_outside_the_cpuset_fails,
+        [common::vm_missing] a_starved_kernel_thread_is_reported_by_the_sched_ext_watchdog,
+        [common::vm_missing] a_scheduler_that_unregisters_itself_from_bpf_fails,
+    ]);
 }

@@ -10,29 +10,78 @@ pub fn ktstr() -> Command {
     Command::new(env!("CARGO_BIN_EXE_ktstr"))
 }
 
-/// True when a kernel is cached and QEMU is installed; otherwise prints one
-/// reason and returns false so the test can skip.
-pub fn vm_ready() -> bool {
-    let list = ktstr()
-        .args(["kernel", "list", "--json"])
-        .output()
-        .expect("run ktstr kernel list");
-    let kernels: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap_or_default();
-    if kernels.as_array().is_none_or(|a| a.is_empty()) {
-        eprintln!("skipping: no cached kernel (run `ktstr kernel build` or scripts/setup.sh)");
-        return false;
-    }
-    if Command::new("qemu-system-x86_64")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!(
-            "skipping: qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)"
-        );
-        return false;
-    }
-    true
+/// Why VM tests cannot run here (no cached kernel, no QEMU); `None` when they can.
+pub fn vm_missing() -> Option<String> {
+    static REASON: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    REASON
+        .get_or_init(|| {
+            let list = ktstr()
+                .args(["kernel", "list", "--json"])
+                .output()
+                .expect("run ktstr kernel list");
+            let kernels: serde_json::Value =
+                serde_json::from_slice(&list.stdout).unwrap_or_default();
+            if kernels.as_array().is_none_or(|a| a.is_empty()) {
+                return Some(
+                    "no cached kernel (run `ktstr kernel build` or scripts/setup.sh)".into(),
+                );
+            }
+            if Command::new("qemu-system-x86_64")
+                .arg("--version")
+                .output()
+                .is_err()
+            {
+                return Some(
+                    "qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)".into(),
+                );
+            }
+            None
+        })
+        .clone()
+}
+
+/// A test of a `harness = false` test binary and what it needs.
+pub struct Case {
+    /// The test's name.
+    pub name: &'static str,
+    /// Each returns why the test cannot run here, or `None`.
+    pub needs: &'static [fn() -> Option<String>],
+    /// The test; it panics to fail.
+    pub run: fn(),
+}
+
+/// Runs `cases` with libtest-mimic: a case whose needs are not met is listed
+/// as ignored (the reason goes to stderr) and fails with the reason when run
+/// anyway; it never counts as passed.
+pub fn main(cases: Vec<Case>) -> ! {
+    let args = libtest_mimic::Arguments::from_args();
+    let trials = cases
+        .into_iter()
+        .map(|case| {
+            let reason = case.needs.iter().find_map(|need| need());
+            if let (Some(r), false) = (&reason, args.list) {
+                eprintln!("skipping {}: {r}", case.name);
+            }
+            let ignored = reason.is_some();
+            libtest_mimic::Trial::test(case.name, move || match reason {
+                Some(r) => Err(format!("cannot run here: {r}").into()),
+                None => {
+                    (case.run)();
+                    Ok(())
+                }
+            })
+            .with_ignored_flag(ignored)
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit()
+}
+
+/// `cases![needs => fn, ...]`: the [`Case`] list of a test binary.
+#[macro_export]
+macro_rules! cases {
+    ($( [$($need:expr),*] $name:ident ),* $(,)?) => {
+        vec![$( common::Case { name: stringify!($name), needs: &[$($need),*], run: $name } ),*]
+    };
 }
 
 /// Runs `ktstr` with `args`; returns the output.
