@@ -192,7 +192,7 @@ fn a_vm_past_its_time_is_a_timeout() {
 }
 
 fn main() {
-    common::main(cases![
+    common::main(common::cases![
         [common::vm_missing] boot_1_1_2_1,
         [common::vm_missing] boot_1_2_2_1,
         [common::vm_missing] boot_1_2_2_2_smt,

@@ -386,7 +386,7 @@ fn own_vmm_boots_the_kernel_inside_an_l1_with_hardware_virtualization() {
 }
 
 fn main() {
-    common::main(cases![
+    common::main(common::cases![
         [common::vm_missing, nested_missing] own_vmm_boots_the_kernel_inside_an_l1_with_hardware_virtualization,
     ]);
 }

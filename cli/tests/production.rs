@@ -161,7 +161,7 @@ fn gauntlet_lists_every_cell_and_skips_what_a_preset_cannot_host() {
 }
 
 fn main() {
-    common::main(cases![
+    common::main(common::cases![
         [bpfland_missing] scheduler_list_json_names_version_source_and_sha256,
         [common::vm_missing, bpfland_missing] bpfland_schedules_steady_and_cpuset_swap_on_two_llcs,
         [] a_scheduler_that_is_not_built_says_how_to_build_it,

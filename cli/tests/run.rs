@@ -385,7 +385,7 @@ fn a_scheduler_that_unregisters_itself_from_bpf_fails() {
 }
 
 fn main() {
-    common::main(cases![
+    common::main(common::cases![
         [common::vm_missing] steady_passes_under_eevdf,
         [common::vm_missing] cpuset_swap_passes_under_scx_simple,
         [common::vm_missing] wake_pingpong_passes_under_scx_simple,

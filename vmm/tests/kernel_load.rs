@@ -24,20 +24,23 @@ fn kernel_dir() -> Option<PathBuf> {
         .map(|e| e.path())
         .filter(|p| p.join("bzImage").is_file() && p.join("vmlinux").is_file())
         .max_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
-    if newest.is_none() {
-        eprintln!("skipped: no cached kernel with bzImage and vmlinux (run `ktstr kernel build`)");
-    }
     newest
 }
 
+/// Why no cached kernel can be loaded here.
+fn kernel_missing() -> Option<String> {
+    kernel_dir()
+        .is_none()
+        .then(|| "no cached kernel with bzImage and vmlinux (run `ktstr kernel build`)".into())
+}
+
+/// Why `/dev/kvm` is unusable here.
+fn kvm_missing() -> Option<String> {
+    KvmBackend::open().err().map(|e| e.to_string())
+}
+
 fn machine(memory_mib: u32) -> Option<Machine> {
-    let kvm = match KvmBackend::open() {
-        Ok(k) => k,
-        Err(e) => {
-            eprintln!("skipped: {e}");
-            return None;
-        }
-    };
+    let kvm = KvmBackend::open().expect("kvm_missing() found /dev/kvm usable");
     let mut config = MachineConfig::new("1,2,2,1".parse().unwrap());
     config.memory_mib = memory_mib;
     config.ring_bytes = 1 << 20;
@@ -54,9 +57,8 @@ fn initramfs(dir: &std::path::Path, len: usize) -> PathBuf {
     p
 }
 
-#[test]
 fn bzimage_and_vmlinux_land_where_the_boot_protocol_says() {
-    let Some(dir) = kernel_dir() else { return };
+    let dir = kernel_dir().expect("kernel_missing() found a kernel");
     let tmp = tempfile::tempdir().unwrap();
     let initrd = initramfs(tmp.path(), 3 << 20);
     let cmdline = "console=ttyS0 ktstr.wire=mem:0x1,2";
@@ -64,7 +66,7 @@ fn bzimage_and_vmlinux_land_where_the_boot_protocol_says() {
         ("bzImage", KernelFormat::BzImage),
         ("vmlinux", KernelFormat::Elf),
     ] {
-        let Some(mut m) = machine(256) else { return };
+        let mut m = machine(256).expect("a machine");
         let loaded = m
             .load_kernel(&dir.join(image), &initrd, cmdline)
             .unwrap_or_else(|e| panic!("{image}: {e}"));
@@ -100,7 +102,6 @@ fn bzimage_and_vmlinux_land_where_the_boot_protocol_says() {
     }
 }
 
-#[test]
 fn bad_kernel_and_oversized_initramfs_are_named() {
     let tmp = tempfile::tempdir().unwrap();
     let not_a_kernel = tmp.path().join("notes.txt");
@@ -110,7 +111,7 @@ fn bad_kernel_and_oversized_initramfs_are_named() {
     )
     .unwrap();
     let initrd = initramfs(tmp.path(), 4096);
-    let Some(mut m) = machine(64) else { return };
+    let mut m = machine(64).expect("a machine");
     match m.load_kernel(&not_a_kernel, &initrd, "") {
         Err(VmError::BadKernel { path, reason }) => {
             assert_eq!(path, not_a_kernel);
@@ -118,14 +119,21 @@ fn bad_kernel_and_oversized_initramfs_are_named() {
         }
         other => panic!("{other:?}"),
     }
-    let Some(dir) = kernel_dir() else { return };
+    let dir = kernel_dir().expect("kernel_missing() found a kernel");
     // 64 MiB of RAM: the kernel decompresses to 16 MiB and needs its
     // init_size above that, so 40 MiB of initramfs cannot fit.
     let huge = initramfs(tmp.path(), 40 << 20);
-    let Some(mut m) = machine(64) else { return };
+    let mut m = machine(64).expect("a machine");
     let err = m.load_kernel(&dir.join("bzImage"), &huge, "").unwrap_err();
     assert!(
         matches!(&err, VmError::Memory { reason, .. } if reason.contains("initramfs")),
         "{err}"
     );
+}
+
+fn main() {
+    ktstr_test_support::main(ktstr_test_support::cases![
+        [kernel_missing, kvm_missing] bzimage_and_vmlinux_land_where_the_boot_protocol_says,
+        [kernel_missing, kvm_missing] bad_kernel_and_oversized_initramfs_are_named,
+    ]);
 }

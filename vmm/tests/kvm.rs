@@ -11,12 +11,10 @@ fn topo(spec: &str) -> Topology {
     spec.parse().unwrap()
 }
 
-fn iasl() -> Option<&'static str> {
+/// Why the ACPI tables cannot be disassembled here: no `iasl`.
+fn iasl_missing() -> Option<String> {
     let ok = Command::new("iasl").arg("-v").output().is_ok();
-    if !ok {
-        eprintln!("skipped: `iasl` is not installed (apt-get install acpica-tools)");
-    }
-    ok.then_some("iasl")
+    (!ok).then(|| "`iasl` is not installed (apt-get install acpica-tools)".into())
 }
 
 /// Disassembles `bytes` with `iasl -d` in `dir`; returns the listing.
@@ -39,11 +37,7 @@ fn disassemble(dir: &Path, name: &str, bytes: &[u8]) -> String {
         .unwrap_or_else(|e| panic!("no listing for {name}: {e}\n{log}"))
 }
 
-#[test]
 fn acpi_tables_pass_iasl() {
-    if iasl().is_none() {
-        return;
-    }
     for spec in ["2,4,2,1", "1,5,5,5"] {
         let t = topo(spec);
         let layout = ApicLayout::new(&t);
@@ -107,15 +101,14 @@ use ktstr_vmm::kvm::{
 };
 use ktstr_wire::{encode, LogLine, Message, RING_MAGIC, RING_VERSION};
 
-/// The backend, or `None` with the reason printed when `/dev/kvm` is unusable.
-fn kvm() -> Option<KvmBackend> {
-    match KvmBackend::open() {
-        Ok(k) => Some(k),
-        Err(e) => {
-            eprintln!("skipped: {e}");
-            None
-        }
-    }
+/// Why `/dev/kvm` is unusable here.
+fn kvm_missing() -> Option<String> {
+    KvmBackend::open().err().map(|e| e.to_string())
+}
+
+/// The backend (the tests that call this need [`kvm_missing`]).
+fn kvm() -> KvmBackend {
+    KvmBackend::open().expect("kvm_missing() found /dev/kvm usable")
 }
 
 /// A few x86 instructions, encoded by hand.
@@ -168,9 +161,8 @@ fn machine(kvm: &KvmBackend, spec: &str, timeout_ms: u64) -> Machine {
     Machine::new(kvm, c).unwrap()
 }
 
-#[test]
 fn serial_output_reaches_the_console() {
-    let Some(kvm) = kvm() else { return };
+    let kvm = kvm();
     let mut m = machine(&kvm, "1,1,1,1", 5000);
     let mut a = Asm::default();
     a.b(&[0xba, 0xf8, 0x03]); // mov dx, 0x3f8 (16-bit)
@@ -190,9 +182,8 @@ fn serial_output_reaches_the_console() {
     assert!(r.first_io.is_some());
 }
 
-#[test]
 fn ring_frames_are_decoded_while_the_guest_runs() {
-    let Some(kvm) = kvm() else { return };
+    let kvm = kvm();
     let mut m = machine(&kvm, "1,1,1,1", 10_000);
     let ring = m.memory_plan().ring_addr;
     let cap = m.memory_plan().ring_len - 64;
@@ -313,7 +304,7 @@ fn cpuid_program() -> Vec<u8> {
 }
 
 fn check_guest_cpuid(spec: &str) {
-    let Some(kvm) = kvm() else { return };
+    let kvm = kvm();
     // The host's vendor, then the other one: both paths through real KVM.
     let other = match kvm.vendor() {
         CpuVendor::Amd => CpuVendor::Intel,
@@ -395,59 +386,57 @@ fn check_guest_cpuid_on(spec: &str, kvm: KvmBackend) {
     );
 }
 
-#[test]
 fn every_vcpu_sees_its_topology_1_2_2_2() {
     check_guest_cpuid("1,2,2,2");
 }
 
-#[test]
 fn every_vcpu_sees_its_topology_2_4_2_1() {
     check_guest_cpuid("2,4,2,1");
 }
 
-fn stop_of(code: &[u8], mode: CpuMode, timeout_ms: u64) -> Option<GuestStop> {
-    let kvm = kvm()?;
+fn stop_of(code: &[u8], mode: CpuMode, timeout_ms: u64) -> GuestStop {
+    let kvm = kvm();
     let mut m = machine(&kvm, "1,1,1,1", timeout_ms);
     m.load_program(code, mode).unwrap();
-    Some(m.run(&mut |_| {}).unwrap().stop)
+    m.run(&mut |_| {}).unwrap().stop
 }
 
-#[test]
 fn i8042_reset_is_classified() {
     // mov al, 0xfe; out 0x64, al
-    if let Some(s) = stop_of(&[0xb0, 0xfe, 0xe6, 0x64], CpuMode::Real, 5000) {
+    let s = stop_of(&[0xb0, 0xfe, 0xe6, 0x64], CpuMode::Real, 5000);
+    {
         assert_eq!(s, GuestStop::Reset(ResetKind::I8042));
     }
 }
 
-#[test]
 fn acpi_reset_register_is_classified() {
     // mov dx, 0x3c0; mov al, 1; out dx, al
-    if let Some(s) = stop_of(&[0xba, 0xc0, 0x03, 0xb0, 0x01, 0xee], CpuMode::Real, 5000) {
+    let s = stop_of(&[0xba, 0xc0, 0x03, 0xb0, 0x01, 0xee], CpuMode::Real, 5000);
+    {
         assert_eq!(s, GuestStop::Reset(ResetKind::AcpiResetRegister));
     }
 }
 
-#[test]
 fn triple_fault_is_classified() {
     // ud2 with an empty IDT: #UD → #GP → #DF → shutdown.
-    if let Some(s) = stop_of(&[0x0f, 0x0b], CpuMode::Long, 5000) {
+    let s = stop_of(&[0x0f, 0x0b], CpuMode::Long, 5000);
+    {
         assert_eq!(s, GuestStop::TripleFault { cpu: 0 });
     }
 }
 
-#[test]
 fn halt_with_interrupts_off_is_classified() {
-    if let Some(s) = stop_of(&[0xfa, 0xf4], CpuMode::Real, 5000) {
+    let s = stop_of(&[0xfa, 0xf4], CpuMode::Real, 5000);
+    {
         assert_eq!(s, GuestStop::Halted);
     }
 }
 
-#[test]
 fn watchdog_ends_a_spinning_guest() {
     let start = std::time::Instant::now();
     // jmp $
-    if let Some(s) = stop_of(&[0xeb, 0xfe], CpuMode::Long, 300) {
+    let s = stop_of(&[0xeb, 0xfe], CpuMode::Long, 300);
+    {
         assert_eq!(
             s,
             GuestStop::Watchdog {
@@ -462,7 +451,6 @@ fn watchdog_ends_a_spinning_guest() {
     }
 }
 
-#[test]
 fn program_address_is_where_vcpus_start() {
     assert_eq!(PROGRAM_ADDR % 16, 0);
 }
@@ -485,9 +473,8 @@ fn threads_and_rss() -> (u64, u64) {
     (field("Threads:"), field("VmRSS:"))
 }
 
-#[test]
 fn two_hundred_vms_leave_nothing_behind() {
-    let Some(kvm) = kvm() else { return };
+    let kvm = kvm();
     let cycle = || {
         let mut m = machine(&kvm, "1,1,2,2", 5000);
         m.load_program(&[0xb0, 0xfe, 0xe6, 0x64], CpuMode::Real)
@@ -525,4 +512,21 @@ fn two_hundred_vms_leave_nothing_behind() {
         before.1 .1,
         after.1 .1
     );
+}
+
+fn main() {
+    ktstr_test_support::main(ktstr_test_support::cases![
+        [iasl_missing] acpi_tables_pass_iasl,
+        [kvm_missing] serial_output_reaches_the_console,
+        [kvm_missing] ring_frames_are_decoded_while_the_guest_runs,
+        [kvm_missing] every_vcpu_sees_its_topology_1_2_2_2,
+        [kvm_missing] every_vcpu_sees_its_topology_2_4_2_1,
+        [kvm_missing] i8042_reset_is_classified,
+        [kvm_missing] acpi_reset_register_is_classified,
+        [kvm_missing] triple_fault_is_classified,
+        [kvm_missing] halt_with_interrupts_off_is_classified,
+        [kvm_missing] watchdog_ends_a_spinning_guest,
+        [] program_address_is_where_vcpus_start,
+        [kvm_missing] two_hundred_vms_leave_nothing_behind,
+    ]);
 }

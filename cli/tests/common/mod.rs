@@ -40,49 +40,7 @@ pub fn vm_missing() -> Option<String> {
         .clone()
 }
 
-/// A test of a `harness = false` test binary and what it needs.
-pub struct Case {
-    /// The test's name.
-    pub name: &'static str,
-    /// Each returns why the test cannot run here, or `None`.
-    pub needs: &'static [fn() -> Option<String>],
-    /// The test; it panics to fail.
-    pub run: fn(),
-}
-
-/// Runs `cases` with libtest-mimic: a case whose needs are not met is listed
-/// as ignored (the reason goes to stderr) and fails with the reason when run
-/// anyway; it never counts as passed.
-pub fn main(cases: Vec<Case>) -> ! {
-    let args = libtest_mimic::Arguments::from_args();
-    let trials = cases
-        .into_iter()
-        .map(|case| {
-            let reason = case.needs.iter().find_map(|need| need());
-            if let (Some(r), false) = (&reason, args.list) {
-                eprintln!("skipping {}: {r}", case.name);
-            }
-            let ignored = reason.is_some();
-            libtest_mimic::Trial::test(case.name, move || match reason {
-                Some(r) => Err(format!("cannot run here: {r}").into()),
-                None => {
-                    (case.run)();
-                    Ok(())
-                }
-            })
-            .with_ignored_flag(ignored)
-        })
-        .collect();
-    libtest_mimic::run(&args, trials).exit()
-}
-
-/// `cases![needs => fn, ...]`: the [`Case`] list of a test binary.
-#[macro_export]
-macro_rules! cases {
-    ($( [$($need:expr),*] $name:ident ),* $(,)?) => {
-        vec![$( common::Case { name: stringify!($name), needs: &[$($need),*], run: $name } ),*]
-    };
-}
+pub use ktstr_test_support::{cases, main};
 
 /// Runs `ktstr` with `args`; returns the output.
 pub fn run(args: &[&str]) -> Output {
