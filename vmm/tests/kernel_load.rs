@@ -18,13 +18,12 @@ fn kernel_dir() -> Option<PathBuf> {
         .unwrap_or_else(|| {
             PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/ktstr")
         });
-    let newest = std::fs::read_dir(base.join("kernels"))
+    std::fs::read_dir(base.join("kernels"))
         .ok()?
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.join("bzImage").is_file() && p.join("vmlinux").is_file())
-        .max_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
-    newest
+        .max_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
 }
 
 /// Why no cached kernel can be loaded here.
