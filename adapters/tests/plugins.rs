@@ -238,10 +238,11 @@ fn a_shared_library_without_the_module_is_not_a_plugin() {
         "/usr/lib/x86_64-linux-gnu/libm.so.6",
         "/lib64/libm.so.6",
     ];
-    let Some(libm) = candidates.iter().map(Path::new).find(|p| p.exists()) else {
-        eprintln!("skipped: no libm.so.6 at a known path");
-        return;
-    };
+    let libm = candidates
+        .iter()
+        .map(Path::new)
+        .find(|p| p.exists())
+        .expect("every glibc system has libm.so.6 at one of these paths");
     let err = PluginAdapter::load(libm).unwrap_err();
     assert!(matches!(err, LoadError::NotAPlugin { .. }), "{err}");
     assert!(err
