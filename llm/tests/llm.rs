@@ -1,10 +1,9 @@
-//! Tests against llama.cpp and the real model. Tests that need the GGUF skip
-//! with one printed reason when it is not in the cache (run
+//! Tests against llama.cpp and the real model. Tests that need the GGUF are
+//! listed as ignored, with the reason, when it is not in the cache (run
 //! scripts/fetch-model.sh); the others need only the llama.cpp backend.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Once};
+use std::sync::Arc;
 
 use ktstr_llm::pipeline::{self, DetailKind, ModelExtractor, RawOutput, Slot, Stream, WireHealth};
 use ktstr_llm::{extract, resolve_model_path, LoadError, Model};
@@ -14,40 +13,37 @@ const HACKBENCH: &str =
                          Each sender will pass 100 messages of 100 bytes\n\
                          Time: 0.123\n";
 
-/// The real model, or `None` (said once per run) when it is not fetched.
-fn model() -> Option<Arc<Model>> {
-    static SKIP_SAID: Once = Once::new();
+/// Why the model cannot be used here: not fetched.
+fn model_missing() -> Option<String> {
     let path = resolve_model_path(None).expect("a model path");
-    if !path.exists() {
-        // Straight to stderr, past the test harness's capture, so the skip shows.
-        SKIP_SAID.call_once(|| {
-            let _ = writeln!(
-                std::io::stderr(),
-                "skipping the tests that need the model: `{}` not found (run scripts/fetch-model.sh)",
-                path.display()
-            );
-        });
-        return None;
-    }
-    Some(Model::load(&path).expect("the fetched model loads"))
+    (!path.exists()).then(|| {
+        format!(
+            "`{}` not found (run scripts/fetch-model.sh)",
+            path.display()
+        )
+    })
+}
+
+/// The real model (the tests that call this need [`model_missing`]).
+fn model() -> Arc<Model> {
+    let path = resolve_model_path(None).expect("a model path");
+    Model::load(&path).expect("the fetched model loads")
 }
 
 fn hints(names: &[&str]) -> Vec<String> {
     names.iter().map(|n| n.to_string()).collect()
 }
 
-#[test]
 fn extracts_hackbench_time() {
-    let Some(model) = model() else { return };
+    let model = model();
     let found = extract(&model, HACKBENCH, &hints(&["time"])).unwrap();
     assert_eq!(found.metrics, vec![("time".to_owned(), 0.123)], "{found:?}");
     assert!(found.rejected.is_empty(), "{found:?}");
     assert!(!found.truncated);
 }
 
-#[test]
 fn cannot_invent_a_metric_the_text_lacks() {
-    let Some(model) = model() else { return };
+    let model = model();
     // No number in the text: the grammar leaves the model only `null`, and
     // any number it could still write would fail validation and be rejected.
     let text = "hackbench: all groups finished\nno timing was reported\n";
@@ -59,9 +55,8 @@ fn cannot_invent_a_metric_the_text_lacks() {
     }
 }
 
-#[test]
 fn extracts_several_hinted_percentiles() {
-    let Some(model) = model() else { return };
+    let model = model();
     let text = "Wakeup Latencies percentiles (usec) runtime 10 (s)\n\
                 \t  50.0th: 12\n\t  90.0th: 31\n\t* 99.0th: 870\n\t  99.9th: 2052\n";
     let found = extract(&model, text, &hints(&["p50", "p99"])).unwrap();
@@ -73,9 +68,8 @@ fn extracts_several_hinted_percentiles() {
     eprintln!("percentiles: {} -> {:?}", found.raw_json, found.metrics);
 }
 
-#[test]
 fn free_keys_without_hints_only_keep_numbers_from_the_text() {
-    let Some(model) = model() else { return };
+    let model = model();
     let text = "ops: 5000\nbogo ops/s: 1234.5\n";
     let found = extract(&model, text, &[]).unwrap();
     for (_, value) in &found.metrics {
@@ -84,9 +78,8 @@ fn free_keys_without_hints_only_keep_numbers_from_the_text() {
     eprintln!("free keys: {} -> {:?}", found.raw_json, found.metrics);
 }
 
-#[test]
 fn pipeline_end_to_end_with_the_real_model() {
-    let Some(model) = model() else { return };
+    let model = model();
     let extractor = ModelExtractor::new(model.path());
     let slots = [Slot {
         invocation: 4,
@@ -130,13 +123,11 @@ fn assert_corrupt_with_hint(err: &LoadError, path: &Path) {
     );
 }
 
-#[test]
 fn corrupt_model_is_a_typed_error_naming_the_file_and_fix() {
     let (_dir, path) = write_temp(b"this is not a model at all");
     assert_corrupt_with_hint(&Model::load(&path).unwrap_err(), &path);
 }
 
-#[test]
 fn truncated_gguf_is_refused_by_llama_cpp_without_crashing() {
     let (_dir, path) = write_temp(b"GGUF\x03\x00\x00\x00garbage after a valid magic");
     let err = Model::load(&path).unwrap_err();
@@ -144,7 +135,6 @@ fn truncated_gguf_is_refused_by_llama_cpp_without_crashing() {
     assert!(err.to_string().contains("llama.cpp refused it"), "{err}");
 }
 
-#[test]
 fn load_failure_is_memoized() {
     let (_dir, path) = write_temp(b"nope");
     let first = Model::load(&path).unwrap_err();
@@ -153,7 +143,6 @@ fn load_failure_is_memoized() {
     assert_eq!(Model::load(&path).unwrap_err(), first);
 }
 
-#[test]
 fn missing_model_reaches_the_pipeline_as_one_load_failure() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("absent.gguf");
@@ -179,4 +168,18 @@ fn missing_model_reaches_the_pipeline_as_one_load_failure() {
         "{detail}"
     );
     assert!(report.outputs[0].metrics.is_empty());
+}
+
+fn main() {
+    ktstr_test_support::main(ktstr_test_support::cases![
+        [model_missing] extracts_hackbench_time,
+        [model_missing] cannot_invent_a_metric_the_text_lacks,
+        [model_missing] extracts_several_hinted_percentiles,
+        [model_missing] free_keys_without_hints_only_keep_numbers_from_the_text,
+        [model_missing] pipeline_end_to_end_with_the_real_model,
+        [] corrupt_model_is_a_typed_error_naming_the_file_and_fix,
+        [] truncated_gguf_is_refused_by_llama_cpp_without_crashing,
+        [] load_failure_is_memoized,
+        [] missing_model_reaches_the_pipeline_as_one_load_failure,
+    ]);
 }
