@@ -53,5 +53,5 @@ pub use error::EvalError;
 pub use input::{Accel, RunInput, VmEnd};
 pub use thresholds::{Thresholds, MIN_RUN_RELATIVE_GAP_MS};
 pub use verdict::{
-    evaluate, evaluate_with, CgroupSummary, Summary, Verdict, WorstGap, WorstSpread,
+    evaluate, evaluate_with, CgroupSummary, CustomMetric, Summary, Verdict, WorstGap, WorstSpread,
 };

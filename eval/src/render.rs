@@ -257,7 +257,7 @@ mod tests {
     fn failing_report_snapshot() {
         let expected = "\
 FAIL steady (2n4l2c1t, scx_simple): scheduler, gap, isolation
-  3 workers in 2 cgroups, 3.98M work units, kvm; checks: 7 pass, 3 fail, 4 skip
+  3 workers in 2 cgroups, 3.98M work units, kvm; checks: 7 pass, 3 fail, 5 skip
   worst spread 0.0% among `spin` workers of `a`
   worst gap 2310 ms: `a` worker 1 on cpu 3 at +1520 ms
   cgroup  workers  units  spread  max gap  p99 wake  migr/s  cpus
@@ -274,6 +274,7 @@ FAIL gap: 1 worker stuck longer than 250 ms
 FAIL isolation: 1 escape outside the cpuset
     worker 2 of cgroup `b` ran on CPU 5 outside its cpuset 2-3 in phase 0
 SKIP run_delay: no blocking worker was put on a CPU 10 times
+SKIP metrics: the scenario bounds no metric
 SKIP throughput: no 2 cgroups of only spin workers with equal counts and like cpusets
 ";
         assert_eq!(evaluate(&failing_run()).render_text(), expected);

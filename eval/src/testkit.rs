@@ -42,6 +42,7 @@ pub fn scenario(cgroups: Vec<CgroupSpec>) -> Scenario {
         scheduler: None,
         thresholds: ThresholdOverrides::default(),
         payloads: Vec::new(),
+        metric_bounds: Vec::new(),
     }
 }
 
@@ -64,6 +65,7 @@ pub fn worker(cgroup: &str, index: u32, work: &str, units: u64) -> WorkerReport 
         wake_latencies_ns: Vec::new(),
         run_delay_ns: 0,
         timeslices: 0,
+        metrics: Vec::new(),
         died: None,
         started_ns: 1_000_000_000,
         ext_samples_on: 0,

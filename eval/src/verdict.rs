@@ -64,8 +64,23 @@ pub struct Summary {
     pub worst_gap: Option<WorstGap>,
     /// The longest mean wait to run of a blocking worker (schedstat), µs.
     pub worst_wait_to_run_us: Option<u64>,
+    /// Every metric custom workers reported.
+    pub custom_metrics: Vec<CustomMetric>,
     /// One entry per cgroup with worker reports, by name.
     pub per_cgroup: Vec<CgroupSummary>,
+}
+
+/// A metric a custom worker reported.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CustomMetric {
+    /// The worker's cgroup.
+    pub cgroup: String,
+    /// The worker's index.
+    pub worker: u32,
+    /// The metric's name.
+    pub name: String,
+    /// Its value.
+    pub value: f64,
 }
 
 /// Where the largest within-cgroup spread was.
@@ -207,6 +222,18 @@ fn summarize(ctx: &Ctx<'_>) -> Summary {
                 at_ms: w.max_gap_at_ns / 1_000_000,
             }),
         worst_wait_to_run_us: checks::worst_wait_to_run_ns(ctx).map(|ns| ns / 1_000),
+        custom_metrics: ctx
+            .workers
+            .iter()
+            .flat_map(|w| {
+                w.metrics.iter().map(|(name, value)| CustomMetric {
+                    cgroup: w.cgroup.clone(),
+                    worker: w.index,
+                    name: name.clone(),
+                    value: *value,
+                })
+            })
+            .collect(),
         per_cgroup,
     }
 }

@@ -27,3 +27,4 @@ pub use clock::boottime_ns;
 pub use runtime::run_as_init;
 pub use topology::observe_topology;
 pub use wire_out::WireOut;
+pub use worker::custom::{set_custom_workers, CustomWorker, CustomWorkerFn, CustomWorkerLookup};

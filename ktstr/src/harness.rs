@@ -38,6 +38,25 @@ pub struct TestDecl {
 
 inventory::collect!(TestDecl);
 
+/// A `#[ktstr::worker]` as the macro registers it.
+#[derive(Debug)]
+pub struct WorkerDecl {
+    /// The name scenarios use in `WorkType::Custom`.
+    pub name: &'static str,
+    /// The function.
+    pub run: ktstr_guest::CustomWorkerFn,
+}
+
+inventory::collect!(WorkerDecl);
+
+/// The registered custom worker called `name`.
+pub fn custom_worker(name: &str) -> Option<ktstr_guest::CustomWorkerFn> {
+    inventory::iter::<WorkerDecl>
+        .into_iter()
+        .find(|w| w.name == name)
+        .map(|w| w.run)
+}
+
 /// Where an assertion body's scenario comes from.
 #[derive(Debug, Clone, Copy)]
 pub enum ScenarioSource {
@@ -252,6 +271,15 @@ pub fn failed_with(record: &RunRecord, expected: &str) -> bool {
 /// expected failure or the body's assertions decide.
 pub fn run_case(case: &Case) -> Result<(), String> {
     let scenario = scenario_of(case)?;
+    for g in scenario.worker_groups() {
+        if let ktstr_model::WorkType::Custom { name } = &g.work {
+            if custom_worker(name).is_none() {
+                return Err(format!(
+                    "the scenario starts custom worker `{name}`, which no #[ktstr::worker] in this test binary registers"
+                ));
+            }
+        }
+    }
     let baseline = match case.decl.baseline {
         Some(b) => Some(run_under(case, &scenario, Some(b))?),
         None => None,
@@ -294,6 +322,7 @@ pub fn run_case(case: &Case) -> Result<(), String> {
 /// one anyway (`--ignored`) fails with the reason instead of passing.
 pub fn main() -> ! {
     if std::process::id() == 1 {
+        ktstr_guest::set_custom_workers(custom_worker);
         ktstr_guest::run_as_init();
     }
     let args = Arguments::from_args();

@@ -37,10 +37,11 @@
 pub mod harness;
 
 pub use ktstr_eval::{CheckResult, Detail, DetailKind, Status, Thresholds, Verdict};
-pub use ktstr_macros::test;
+pub use ktstr_guest::CustomWorker;
+pub use ktstr_macros::{test, worker};
 pub use ktstr_model::{
-    catalog, preset, presets, AffinityMode, CgroupSpec, CpusetSpec, Hold, Op, Policy, Preset,
-    Scenario, ScenarioBuilder, Step, ThresholdOverrides, Topology, WorkType, WorkerGroup,
+    catalog, preset, presets, AffinityMode, CgroupSpec, CpusetSpec, Hold, MetricBound, Op, Policy,
+    Preset, Scenario, ScenarioBuilder, Step, ThresholdOverrides, Topology, WorkType, WorkerGroup,
 };
 pub use ktstr_runner::{
     BackendChoice, GuestRuntime, PayloadReport, Run, RunError, RunRecord, Runner, RunnerOptions,

@@ -25,6 +25,49 @@ fn scx_simple_keeps_up_with_eevdf(record: &RunRecord, baseline: &RunRecord) -> R
 #[ktstr::test(scenario = "fault-first-run-delay", expect_fail = "stall")]
 fn a_worker_held_before_its_first_run_is_a_stall(_record: &RunRecord) {}
 
+/// A custom Rust worker: counts loop iterations and reports their rate.
+#[ktstr::worker]
+fn counter(w: &mut ktstr::CustomWorker) {
+    let start = std::time::Instant::now();
+    let mut n = 0u64;
+    while !w.stopped() {
+        for _ in 0..10_000 {
+            n = std::hint::black_box(n + 1);
+        }
+        w.tick(1);
+    }
+    w.metric(
+        "iterations_per_sec",
+        n as f64 / start.elapsed().as_secs_f64(),
+    );
+}
+
+fn counting(bound_min: f64) -> Scenario {
+    Scenario::builder("harness-custom-worker")
+        .cgroup("count", |c| {
+            c.workers(
+                2,
+                WorkType::Custom {
+                    name: "counter".into(),
+                },
+            )
+        })
+        .metric_bound("iterations_per_sec", Some(bound_min), None)
+        .build()
+}
+
+/// A custom worker inside the VM, its metric within its bound.
+#[ktstr::test(scheduler = "scx_simple")]
+fn a_custom_worker_reports_its_metric() -> Scenario {
+    counting(1.0)
+}
+
+/// The same metric against a bound no vCPU reaches: the run must fail on it.
+#[ktstr::test(scheduler = "scx_simple", expect_fail = "metric_bound")]
+fn a_metric_outside_its_bound_fails_the_run() -> Scenario {
+    counting(1e15)
+}
+
 fn main() {
     ktstr::harness::main();
 }

@@ -239,3 +239,46 @@ fn expand(
         }
     })
 }
+
+/// Registers `fn name(w: &mut ktstr::CustomWorker)` as a custom worker that
+/// scenarios start with `WorkType::Custom { name: "name".into() }`; it runs
+/// inside the VM, in the test binary acting as the guest's `/init`.
+/// `#[ktstr::worker(name = "other")]` registers it under another name.
+#[proc_macro_attribute]
+pub fn worker(attr: TokenStream, item: TokenStream) -> TokenStream {
+    match expand_worker(attr.into(), item.into()) {
+        Ok(ts) => ts.into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}
+
+fn expand_worker(
+    attr: proc_macro2::TokenStream,
+    item: proc_macro2::TokenStream,
+) -> syn::Result<proc_macro2::TokenStream> {
+    let f: ItemFn = syn::parse2(item)?;
+    let ident = &f.sig.ident;
+    let mut name = LitStr::new(&ident.to_string(), ident.span());
+    let parser = syn::meta::parser(|meta| {
+        if meta.path.is_ident("name") {
+            name = meta.value()?.parse()?;
+            Ok(())
+        } else {
+            Err(meta.error("unknown attribute; use name = \"...\""))
+        }
+    });
+    parser.parse2(attr)?;
+    if f.sig.inputs.len() != 1 {
+        return Err(syn::Error::new_spanned(
+            &f.sig.inputs,
+            "a custom worker takes one argument: &mut ktstr::CustomWorker",
+        ));
+    }
+    Ok(quote! {
+        #f
+
+        ::ktstr::__private::inventory::submit! {
+            ::ktstr::harness::WorkerDecl { name: #name, run: #ident }
+        }
+    })
+}

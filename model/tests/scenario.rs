@@ -875,3 +875,39 @@ fn steps_that_would_make_more_phases_than_are_tracked_are_refused() {
     churn(127).validate(&topo("1,2,2,1")).unwrap();
     rejects(churn(128), "steps[0]", "257 phases");
 }
+
+#[test]
+fn custom_workers_and_metric_bounds_are_validated() {
+    let custom = |name: &str| {
+        base()
+            .cgroup("w", |c| {
+                c.workers(1, WorkType::Custom { name: name.into() })
+            })
+            .metric_bound("ops", Some(1.0), None)
+            .build()
+    };
+    custom("counter").validate(&topo("1,2,2,1")).unwrap();
+    // base() brings two cgroups of its own.
+    rejects(
+        custom("Not Valid"),
+        "cgroups[2].workers[0].work.name",
+        "is not a worker name",
+    );
+    let bounded = |min, max| {
+        base()
+            .cgroup("w", |c| c.workers(1, WorkType::Spin))
+            .metric_bound("ops", min, max)
+            .build()
+    };
+    rejects(bounded(None, None), "metric_bounds[0]", "bounds nothing");
+    rejects(
+        bounded(Some(2.0), Some(1.0)),
+        "metric_bounds[0].min",
+        "is above `max`",
+    );
+    rejects(
+        bounded(Some(f64::NAN), None),
+        "metric_bounds[0].min",
+        "not a finite number",
+    );
+}

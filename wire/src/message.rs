@@ -180,7 +180,7 @@ pub struct StepEvent {
 }
 
 /// One worker's numbers over the run.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct WorkerReport {
     /// The cgroup the worker was declared in (path under the scenario root).
     pub cgroup: String,
@@ -213,6 +213,8 @@ pub struct WorkerReport {
     /// How many times the kernel put the worker on a CPU (schedstat's third
     /// field); `run_delay_ns / timeslices` is its mean wait to run.
     pub timeslices: u64,
+    /// Named metrics a custom worker reported (`WorkType::Custom`), in order.
+    pub metrics: Vec<(String, f64)>,
     /// Why the worker ended abnormally (signal, exit code), if it did.
     pub died: Option<String>,
     /// CLOCK_MONOTONIC when the worker started, ns (0 if it never started), so

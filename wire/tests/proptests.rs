@@ -217,6 +217,7 @@ fn worker_report() -> impl Strategy<Value = WorkerReport> {
                     wake_latencies_ns,
                     run_delay_ns: n[6],
                     timeslices: n[0] / 3,
+                    metrics: vec![("ops".into(), n[1] as f64 / 7.0)],
                     died,
                     started_ns: n[7],
                     ext_samples_on: small[1],
@@ -243,14 +244,14 @@ fn garbage() -> impl Strategy<Value = Vec<u8>> {
 /// magics and headers with plausible or absurd lengths.
 #[derive(Debug, Clone)]
 enum Segment {
-    Frame(Message),
+    Frame(Box<Message>),
     Garbage(Vec<u8>),
     Header(u32, u32),
 }
 
 fn chaos() -> impl Strategy<Value = Vec<u8>> {
     let segment = prop_oneof![
-        message().prop_map(Segment::Frame),
+        message().prop_map(|m| Segment::Frame(Box::new(m))),
         vec(any::<u8>(), 0..64).prop_map(Segment::Garbage),
         (prop_oneof![0..64_u32, any::<u32>()], any::<u32>())
             .prop_map(|(l, c)| Segment::Header(l, c)),

@@ -4,6 +4,7 @@ mod fairness;
 mod gap;
 mod isolation;
 mod kernel_health;
+mod metrics;
 mod migrations;
 mod run_delay;
 mod sched_class;
@@ -63,6 +64,8 @@ pub enum DetailKind {
     WakeLatency,
     /// Blocking workers waited too long on a run queue (schedstat).
     RunDelay,
+    /// A custom worker's metric was outside the scenario's bound, or missing.
+    MetricBound,
     /// A worker changed CPUs too often.
     Migration,
     /// Comparable cgroups got unequal per-worker throughput.
@@ -191,6 +194,7 @@ pub(crate) fn run_all(ctx: &Ctx<'_>) -> Vec<CheckResult> {
         isolation::check(ctx),
         wake_latency::check(ctx),
         run_delay::check(ctx),
+        metrics::check(ctx),
         migrations::check(ctx),
         throughput::check(ctx),
     ]

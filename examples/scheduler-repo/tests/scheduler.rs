@@ -26,6 +26,36 @@ fn mixed_work_keeps_up_with_eevdf(record: &RunRecord, baseline: &RunRecord) -> R
 #[ktstr::test(scenario = "steady", scheduler = "scx_qmap -t 2", expect_fail = "stall")]
 fn qmap_stalling_threads_is_caught(_record: &RunRecord) {}
 
+/// A custom Rust worker, run inside the VM: a producer that counts batches
+/// and reports their rate as a metric.
+#[ktstr::worker]
+fn batch_producer(w: &mut ktstr::CustomWorker) {
+    let start = std::time::Instant::now();
+    let mut batches = 0u64;
+    while !w.stopped() {
+        let mut sum = 0u64;
+        for i in 0..20_000u64 {
+            sum = std::hint::black_box(sum.wrapping_add(i));
+        }
+        batches += 1;
+        w.tick(1);
+    }
+    w.metric("batches_per_sec", batches as f64 / start.elapsed().as_secs_f64());
+}
+
+/// The custom workers beside spinners under scx_simple: every check passes
+/// and each producer's rate stays above its bound (judged on the host).
+#[ktstr::test(scheduler = "scx_simple")]
+fn producers_keep_their_rate_beside_spinners() -> Scenario {
+    Scenario::builder("producers")
+        .cgroup("producers", |c| {
+            c.workers(2, WorkType::Custom { name: "batch_producer".into() })
+        })
+        .cgroup("spinners", |c| c.workers(2, WorkType::Spin))
+        .metric_bound("batches_per_sec", Some(10.0), None)
+        .build()
+}
+
 fn main() {
     ktstr::harness::main();
 }

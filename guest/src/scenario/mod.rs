@@ -419,6 +419,7 @@ impl Run<'_> {
                     wake_latencies_ns: s.wake_samples(),
                     run_delay_ns: w.delay_ns,
                     timeslices: w.timeslices,
+                    metrics: crate::worker::custom::take_metrics(w.slot),
                     died: w.status.clone(),
                     started_ns: start,
                     ext_samples_on: s.ext_on.load(Ordering::Relaxed),

@@ -2,6 +2,7 @@
 //! its work type until told to stop, publishing progress into shared memory.
 
 mod checkpoint;
+pub(crate) mod custom;
 mod sched_class;
 pub(crate) mod shared;
 mod work;

@@ -146,6 +146,7 @@ pub(super) fn run(shared: &Shared, setup: &WorkerSetup) {
             }
         }
         (WorkType::SyncIo { block_kb }, _) => sync_io(&mut cx, *block_kb as usize * 1024),
+        (WorkType::Custom { name }, _) => custom(&mut cx, name),
         (
             WorkType::PipePingPong,
             Role::PairFirst {
@@ -261,6 +262,32 @@ fn allowed_cpus() -> Vec<u32> {
             .map(|c| c as u32)
             .collect()
     }
+}
+
+/// Runs the registered custom worker `name`, then leaves its metrics for the
+/// controller. An unknown name ends the worker with exit code 3, which its
+/// report shows.
+fn custom(cx: &mut Ctx<'_>, name: &str) {
+    let Some(f) = super::custom::lookup(name) else {
+        eprintln!("ktstr-guest: no custom worker `{name}` is registered (#[ktstr::worker])");
+        std::process::exit(3);
+    };
+    let slot = cx.index;
+    let cell = std::cell::RefCell::new(cx);
+    let mut tick = |units| cell.borrow_mut().tick(units);
+    let stopped = || cell.borrow().stopped();
+    let mut worker = super::custom::CustomWorker {
+        tick: &mut tick,
+        stopped: &stopped,
+        metrics: Vec::new(),
+    };
+    f(&mut worker);
+    let text: String = worker
+        .metrics
+        .iter()
+        .map(|(n, v)| format!("{n}\t{v}\n"))
+        .collect();
+    let _ = std::fs::write(super::custom::metrics_path(slot), text);
 }
 
 /// The scratch disk the host attaches for `sync_io` workers.

@@ -57,6 +57,7 @@ impl ScenarioBuilder {
                 scheduler: None,
                 thresholds: ThresholdOverrides::default(),
                 payloads: Vec::new(),
+                metric_bounds: Vec::new(),
             },
         }
     }
@@ -152,6 +153,22 @@ impl ScenarioBuilder {
     /// Adds a benchmark payload.
     pub fn payload(mut self, payload: crate::Payload) -> Self {
         self.scenario.payloads.push(payload);
+        self
+    }
+
+    /// Bounds a custom worker's metric `name`: every reported value within
+    /// `min..=max` (either may be open), and at least one reported.
+    pub fn metric_bound(
+        mut self,
+        name: impl Into<String>,
+        min: Option<f64>,
+        max: Option<f64>,
+    ) -> Self {
+        self.scenario.metric_bounds.push(crate::MetricBound {
+            name: name.into(),
+            min,
+            max,
+        });
         self
     }
 

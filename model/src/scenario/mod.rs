@@ -54,6 +54,9 @@ pub struct Scenario {
     /// Benchmark binaries run beside (or instead of) the workers.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub payloads: Vec<crate::Payload>,
+    /// Bounds on the metrics custom workers report.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metric_bounds: Vec<MetricBound>,
 }
 
 impl Scenario {
@@ -198,6 +201,29 @@ pub enum WorkType {
     PolicyChurn,
     /// Map, touch and unmap pages.
     PageFaultChurn,
+    /// A Rust function of the test binary, registered under `name` with
+    /// `#[ktstr::worker]`: it runs inside the VM as a worker like the others
+    /// (progress ticks, gaps, CPU time) and may report named metrics, which
+    /// [`Scenario::metric_bounds`] judge.
+    Custom {
+        /// The registered worker's name.
+        name: String,
+    },
+}
+
+/// A bound on a named metric custom workers report: every reported value
+/// must lie within it, and at least one must be reported.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricBound {
+    /// The metric's name, as the worker reports it.
+    pub name: String,
+    /// The smallest acceptable value.
+    #[serde(default)]
+    pub min: Option<f64>,
+    /// The largest acceptable value.
+    #[serde(default)]
+    pub max: Option<f64>,
 }
 
 impl WorkType {
@@ -213,6 +239,7 @@ impl WorkType {
             WorkType::Mixed { .. } => "mixed",
             WorkType::Bursty { .. } => "bursty",
             WorkType::SyncIo { .. } => "sync_io",
+            WorkType::Custom { .. } => "custom",
             WorkType::PipePingPong => "pipe_ping_pong",
             WorkType::FutexPingPong => "futex_ping_pong",
             WorkType::FutexFanOut { .. } => "futex_fan_out",

@@ -321,7 +321,39 @@ impl Checker<'_> {
         self.payloads(&live)?;
         self.steps(live)?;
         self.switch()?;
+        self.metric_bounds()?;
         self.thresholds()
+    }
+
+    fn metric_bounds(&self) -> Result<(), Problem> {
+        for (i, b) in self.scenario.metric_bounds.iter().enumerate() {
+            let path = format!("metric_bounds[{i}]");
+            if !valid_worker_name(&b.name) {
+                return problem(
+                    format!("{path}.name"),
+                    format!(
+                        "`{}` is not a metric name: 1-64 of a-z, 0-9, `_`, `:`",
+                        b.name
+                    ),
+                );
+            }
+            for (field, v) in [("min", b.min), ("max", b.max)] {
+                if let Some(v) = v.filter(|v| !v.is_finite()) {
+                    return problem(
+                        format!("{path}.{field}"),
+                        format!("{v} is not a finite number"),
+                    );
+                }
+            }
+            match (b.min, b.max) {
+                (None, None) => return problem(path, "bounds nothing; give `min`, `max` or both"),
+                (Some(lo), Some(hi)) if lo > hi => {
+                    return problem(format!("{path}.min"), format!("{lo} is above `max` ({hi})"))
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     /// Partial switching needs a worker the scheduler is to run.
@@ -490,6 +522,12 @@ impl Checker<'_> {
                 return problem(
                     format!("{path}.work.block_kb"),
                     "is 0; each write needs a size",
+                );
+            }
+            WorkType::Custom { ref name } if !valid_worker_name(name) => {
+                return problem(
+                    format!("{path}.work.name"),
+                    format!("`{name}` is not a worker name: 1-64 of a-z, 0-9, `_`, `:` (the function `#[ktstr::worker]` registers)"),
                 );
             }
             _ => {}
@@ -687,6 +725,14 @@ impl Checker<'_> {
         }
         Ok(())
     }
+}
+
+/// A registered worker's or metric's name: 1-64 of `a-z`, `0-9`, `_`, `:`.
+fn valid_worker_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b':')
 }
 
 /// How long `hold` lasts in a run of `duration` ms, if it is well-formed.
