@@ -34,17 +34,10 @@ pub struct Distribution {
     pub limit: f64,
     /// `max * MARGIN`, rounded up to two significant digits.
     pub proposed: f64,
-}
-
-impl Distribution {
-    /// How many times the worst healthy value fits under the limit.
-    pub fn headroom(&self) -> f64 {
-        if self.max > 0.0 {
-            self.limit / self.max
-        } else {
-            f64::INFINITY
-        }
-    }
+    /// The smallest `limit / value` of any run, each against its own limit
+    /// (limits follow the run's length): below 1 a healthy run failed,
+    /// below [`MARGIN`] one came close.
+    pub headroom: f64,
 }
 
 /// A run of the healthy set that failed: a false alarm, or a real bug.
@@ -136,6 +129,12 @@ pub fn calibrate(verdicts: &[Verdict]) -> Option<Calibration> {
             if values.is_empty() {
                 return None;
             }
+            let headroom = verdicts
+                .iter()
+                .filter_map(|v| Some((pick(v)?, limit(v))))
+                .filter(|(value, _)| *value > 0.0)
+                .map(|(value, lim)| lim / value)
+                .fold(f64::INFINITY, f64::min);
             values.sort_by(f64::total_cmp);
             let rank = |p: f64| {
                 let i = ((p / 100.0) * values.len() as f64).ceil() as usize;
@@ -151,6 +150,7 @@ pub fn calibrate(verdicts: &[Verdict]) -> Option<Calibration> {
                 max,
                 limit: verdicts.iter().map(limit).fold(f64::INFINITY, f64::min),
                 proposed: round_up_2_digits(max * MARGIN),
+                headroom,
             })
         })
         .collect();
@@ -187,16 +187,16 @@ impl Calibration {
     /// The human report: one row per quantity, then the false alarms.
     pub fn render_text(&self) -> String {
         let mut out = format!(
-            "calibration over {} healthy runs ({}), proposed limit = worst x {MARGIN}\n",
+            "calibration over {} healthy runs ({}); limit = the strictest in effect, proposed = worst x {MARGIN}, headroom = least limit/value of any run\n",
             self.runs, self.accel
         );
         out.push_str(&format!(
-            "  {:<24} {:>7} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9}\n",
+            "  {:<28} {:>7} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9}\n",
             "quantity", "samples", "median", "p95", "max", "limit", "proposed", "headroom"
         ));
         for d in &self.distributions {
             out.push_str(&format!(
-                "  {:<24} {:>7} {:>10} {:>10} {:>10} {:>10} {:>10} {:>8.1}x\n",
+                "  {:<28} {:>7} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9}\n",
                 format!("{} ({})", d.name, d.unit),
                 d.samples,
                 number(d.median),
@@ -204,7 +204,11 @@ impl Calibration {
                 number(d.max),
                 number(d.limit),
                 number(d.proposed),
-                d.headroom()
+                if d.headroom.is_finite() {
+                    format!("{:.1}x", d.headroom)
+                } else {
+                    "-".to_owned()
+                }
             ));
         }
         match self.false_alarms.len() {
@@ -262,12 +266,30 @@ mod tests {
         assert_eq!((gap.median, gap.p95, gap.max), (80.0, 900.0, 900.0));
         assert_eq!(gap.limit, 750.0, "a quarter of the 3 s run");
         assert_eq!(gap.proposed, 1800.0);
+        assert!((gap.headroom - 750.0 / 900.0).abs() < 1e-9);
         assert_eq!(c.false_alarms.len(), 1);
         assert!(c.false_alarms[0].checks[0].starts_with("gap: "));
         let text = c.render_text();
         assert!(text.contains("max_gap_ms (ms)"), "{text}");
         assert!(text.contains("1 runs failed:"), "{text}");
     }
+
+    #[test]
+    fn report_snapshot() {
+        let verdicts: Vec<Verdict> = [40, 900].map(with_gap).into();
+        let text = calibrate(&verdicts).unwrap().render_text();
+        assert_eq!(text, SNAPSHOT);
+    }
+
+    const SNAPSHOT: &str = "\
+calibration over 2 healthy runs (tcg); limit = the strictest in effect, proposed = worst x 2, headroom = least limit/value of any run
+  quantity                     samples     median        p95        max      limit   proposed  headroom
+  max_gap_ms (ms)                    2         40        900        900        750       1800      0.8x
+  max_spread_pct (%)                 2          0          0          0         60          0         -
+  max_migrations_per_sec (/s)        2          5          5          5        500         10    100.0x
+  1 runs failed:
+    steady under eevdf: gap: 1 worker stuck longer than 750 ms
+";
 
     #[test]
     fn mixed_accelerators_are_refused() {
