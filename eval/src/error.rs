@@ -3,9 +3,6 @@
 /// What can go wrong around evaluation (judging a run itself cannot fail).
 #[derive(Debug, thiserror::Error)]
 pub enum EvalError {
-    /// An accelerator name other than `kvm` or `tcg`.
-    #[error("unknown accelerator `{0}`\nhint: use `kvm` or `tcg`")]
-    UnknownAccel(String),
     /// The verdict could not be serialized.
     #[error("failed to serialize the verdict")]
     Json(#[from] serde_json::Error),

@@ -1,52 +1,11 @@
 //! What a run left behind, as eval receives it.
 
-use std::fmt;
-use std::str::FromStr;
-
 use ktstr_model::Scenario;
 use ktstr_wire::Message;
 use serde::Serialize;
 
-use crate::EvalError;
 
-/// How the guest's CPUs were provided; it picks the default [`Thresholds`](crate::Thresholds).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Accel {
-    /// Hardware virtualization: vCPUs run at near native speed.
-    Kvm,
-    /// QEMU's software emulation: every vCPU is a host thread emulating
-    /// instructions, so timing is an order of magnitude noisier.
-    Tcg,
-}
-
-impl Accel {
-    /// The lowercase name, as accepted by [`FromStr`].
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Accel::Kvm => "kvm",
-            Accel::Tcg => "tcg",
-        }
-    }
-}
-
-impl fmt::Display for Accel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Accel {
-    type Err = EvalError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "kvm" => Ok(Accel::Kvm),
-            "tcg" => Ok(Accel::Tcg),
-            _ => Err(EvalError::UnknownAccel(s.to_string())),
-        }
-    }
-}
+pub use ktstr_model::Accel;
 
 /// How the VM ended, as seen from the host.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

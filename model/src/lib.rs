@@ -13,6 +13,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod accel;
 pub mod catalog;
 mod cpulist;
 mod detectors;
@@ -23,6 +24,7 @@ mod scenario;
 mod topology;
 mod topology_match;
 
+pub use accel::{Accel, UnknownAccel};
 pub use cpulist::{format_cpulist, parse_cpulist};
 pub use detectors::{KernelDetectors, DEFAULT_SCX_WATCHDOG_MS, SCX_WATCHDOG_MS_RANGE};
 pub use payload::{

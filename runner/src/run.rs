@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ktstr_adapters::AdapterRegistry;
-use ktstr_eval::{evaluate, Accel, RunInput};
+use ktstr_eval::{evaluate, RunInput};
 use ktstr_model::{GuestPlan, GuestTask, KernelDetectors, Scenario, SchedulerLaunch, Topology};
 use ktstr_vmm::Backend;
 
@@ -169,11 +169,7 @@ fn run_in_vm(
         scheduler: sched.label(),
         topology: topo.to_string(),
         // KVM inside an emulated host runs at emulation speed: judge it so.
-        accel: if ktstr_vmm::speed_class(res.outcome.accel) == ktstr_vmm::Accel::Kvm {
-            Accel::Kvm
-        } else {
-            Accel::Tcg
-        },
+        accel: ktstr_vmm::speed_class(res.outcome.accel),
         messages: res.outcome.messages.clone(),
         console: res.outcome.console.text(),
         vm_exit: vm_end(&res.outcome),

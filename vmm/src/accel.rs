@@ -1,25 +1,6 @@
 //! Whether the host can run guests with hardware virtualization.
 
-use serde::Serialize;
-
-/// How guest instructions are executed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Accel {
-    /// Hardware virtualization through `/dev/kvm`.
-    Kvm,
-    /// QEMU's software emulation (multi-threaded TCG).
-    Tcg,
-}
-
-impl std::fmt::Display for Accel {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Accel::Kvm => "kvm",
-            Accel::Tcg => "tcg",
-        })
-    }
-}
+pub use ktstr_model::Accel;
 
 /// True when the CPU advertises `vmx` or `svm` and `/dev/kvm` can be opened.
 ///
