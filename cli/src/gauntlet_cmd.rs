@@ -1,21 +1,18 @@
 //! `ktstr gauntlet`: scenarios × topology presets × flag profiles × schedulers,
 //! within a time budget, in parallel VMs, ending in one matrix.
 
-use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::anyhow;
 use clap::Args;
 use ktstr_gauntlet::{
-    plan, rank, render_matrix, select, Cell, CellResult, CellStatus, Durations, GauntletReport,
-    SchedulerUnderTest,
+    execute, plan, rank, render_matrix, select, Cell, Durations, Execution, SchedulerUnderTest,
 };
-use ktstr_model::{presets, Preset, Scenario};
+use ktstr_model::{presets, Preset};
 
-use ktstr_runner::{BackendChoice, BootKernel, RunRecord, Runner, RunnerOptions, SchedulerArg};
+use ktstr_runner::{BackendChoice, BootKernel, Runner, RunnerOptions, SchedulerArg};
 
 use crate::failure::{Failure, OrUsage, EXIT_FAILED};
 use crate::run_cmd;
@@ -104,7 +101,6 @@ struct GauntletScheduler {
 }
 
 pub(crate) fn run(a: GauntletArgs) -> CmdResult {
-    let started = Instant::now();
     let scenarios = run_cmd::resolve_scenarios(&a.scenarios)?;
     let chosen_presets = resolve_presets(&a.presets)?;
     let kernel = BootKernel::resolve(a.kernel.as_deref())?;
@@ -152,80 +148,29 @@ pub(crate) fn run(a: GauntletArgs) -> CmdResult {
         );
     }
 
-    let shared = Arc::new(Shared {
-        queue: Mutex::new(chosen.iter().cloned().collect()),
-        results: Mutex::new(Vec::new()),
-        durations: Mutex::new(durations),
-        started,
-        budget: a.budget,
-        total: expected,
-        jobs,
-    });
     let scheds: Vec<(String, SchedulerArg)> = schedulers
         .iter()
         .map(|s| (s.under_test.name.clone(), s.arg.clone()))
         .collect();
-    std::thread::scope(|scope| {
-        for _ in 0..jobs {
-            let shared = Arc::clone(&shared);
-            let (scenarios, scheds, options) = (&scenarios, &scheds, &options);
-            scope.spawn(move || worker(&shared, scenarios, scheds, options));
-        }
+    let exec = Execution {
+        scenarios: &scenarios,
+        presets: &chosen_presets,
+        schedulers: &scheds,
+        options,
+        jobs,
+        budget: a.budget,
+    };
+    // Progress goes to stderr, so `--json` output stays clean.
+    let done = execute(&the_plan, &chosen, expected, durations, &exec, &|line| {
+        eprintln!("{line}")
     });
-    if ktstr_vmm::stop_requested() {
+    if done.interrupted {
         return Err(Failure::interrupted());
     }
-    let shared = Arc::into_inner(shared).expect("workers are done");
-    let durations = shared.durations.into_inner().expect("no worker panicked");
-    if let Err(e) = durations.save(&durations_path) {
+    if let Err(e) = done.durations.save(&durations_path) {
         eprintln!("warning: {e}");
     }
-    let mut cells = shared.results.into_inner().expect("no worker panicked");
-    let not_run = shared.queue.into_inner().expect("no worker panicked");
-    cells.extend(not_run.into_iter().map(|cell| CellResult {
-        cell,
-        status: CellStatus::NotRun,
-        detail: Some("budget".into()),
-        wall_ms: None,
-    }));
-    let planned_not_chosen = the_plan
-        .cells
-        .iter()
-        .filter(|c| !chosen.contains(c))
-        .cloned();
-    cells.extend(planned_not_chosen.map(|cell| CellResult {
-        cell,
-        status: CellStatus::NotRun,
-        detail: Some("budget".into()),
-        wall_ms: None,
-    }));
-    for (list, status) in [
-        (&the_plan.skipped, CellStatus::Skip),
-        (&the_plan.invalid, CellStatus::Error),
-    ] {
-        cells.extend(list.iter().map(|s| CellResult {
-            cell: s.cell.clone(),
-            status,
-            detail: Some(s.reason.clone()),
-            wall_ms: None,
-        }));
-    }
-    let order = |c: &CellResult| {
-        (
-            scenarios.iter().position(|s| s.name == c.cell.scenario),
-            chosen_presets.iter().position(|p| p.name == c.cell.preset),
-            c.cell.scheduler.clone(),
-            c.cell.profile.clone(),
-        )
-    };
-    cells.sort_by_key(order);
-    let report = GauntletReport {
-        scenarios: scenarios.iter().map(|s| s.name.clone()).collect(),
-        presets: chosen_presets.iter().map(|p| p.name.to_owned()).collect(),
-        cells,
-        budget_ms: a.budget.map(|b| b.as_millis() as u64),
-        elapsed_ms: started.elapsed().as_millis() as u64,
-    };
+    let report = done.report;
     if a.json {
         crate::failure::print_json(&report)?;
     } else {
@@ -236,182 +181,6 @@ pub(crate) fn run(a: GauntletArgs) -> CmdResult {
     } else {
         ExitCode::from(EXIT_FAILED)
     })
-}
-
-struct Shared {
-    queue: Mutex<VecDeque<Cell>>,
-    results: Mutex<Vec<CellResult>>,
-    durations: Mutex<Durations>,
-    started: Instant,
-    budget: Option<Duration>,
-    total: usize,
-    jobs: usize,
-}
-
-impl Shared {
-    /// Puts a cell that was taken but not run (Ctrl-C) back, so it is reported as not run.
-    fn give_back(&self, cell: Cell) {
-        self.queue
-            .lock()
-            .expect("no worker panicked")
-            .push_front(cell);
-    }
-
-    /// The next cell that still fits the budget; cells that do not fit stay
-    /// in the queue and are reported as not run.
-    fn next(&self) -> Option<Cell> {
-        let mut queue = self.queue.lock().expect("no worker panicked");
-        let durations = self.durations.lock().expect("no worker panicked");
-        let elapsed = self.started.elapsed();
-        let pos = queue.iter().position(|c| match self.budget {
-            Some(b) => elapsed + durations.estimate(c) <= b,
-            None => true,
-        })?;
-        queue.remove(pos)
-    }
-}
-
-fn worker(
-    shared: &Shared,
-    scenarios: &[Scenario],
-    scheds: &[(String, SchedulerArg)],
-    options: &RunnerOptions,
-) {
-    // The command opened one before starting the workers, so a failure here
-    // is rare; the cells this worker leaves are reported as not run.
-    let runner = match Runner::open(options.clone()) {
-        Ok(r) => r,
-        Err(e) => {
-            return eprintln!(
-                "warning: a gauntlet job could not open its VM backend or adapters: {e}"
-            )
-        }
-    };
-    while let Some(cell) = shared.next() {
-        if ktstr_vmm::stop_requested() {
-            shared.give_back(cell);
-            return;
-        }
-        let scenario = scenarios
-            .iter()
-            .find(|s| s.name == cell.scenario)
-            .expect("cells come from these scenarios");
-        let mut sched = scheds
-            .iter()
-            .find(|(n, _)| n == &cell.scheduler)
-            .map(|(_, s)| s.clone())
-            .expect("cells come from these schedulers");
-        sched.args.clone_from(&cell.args);
-        let t0 = Instant::now();
-        let result = runner.run(scenario, &sched, cell.topology);
-        let wall = t0.elapsed();
-        let (status, detail) = match &result {
-            Ok(rec) if rec.passed() => (CellStatus::Pass, None),
-            Ok(rec) => (CellStatus::Fail, Some(first_detail(rec))),
-            Err(e) => (CellStatus::Error, Some(e.to_string())),
-        };
-        if ktstr_vmm::stop_requested() {
-            shared.give_back(cell);
-            return;
-        }
-        if result.is_ok() {
-            shared
-                .durations
-                .lock()
-                .expect("no worker panicked")
-                .record(&cell, wall);
-        }
-        let mut results = shared.results.lock().expect("no worker panicked");
-        results.push(CellResult {
-            cell: cell.clone(),
-            status,
-            detail: detail.clone(),
-            wall_ms: Some(wall.as_secs_f64() * 1e3),
-        });
-        // Progress goes to stderr, so `--json` output stays clean.
-        {
-            let failed = results
-                .iter()
-                .filter(|r| matches!(r.status, CellStatus::Fail | CellStatus::Error))
-                .count();
-            let progress = Progress {
-                done: results.len(),
-                total: shared.total,
-                approximate: shared.budget.is_some(),
-                failed,
-                eta: shared.eta(),
-            };
-            eprintln!("{}", progress.line(&cell, status, wall, detail.as_deref()));
-        }
-    }
-}
-
-impl Shared {
-    /// Expected time left for the queued cells that still fit, spread over the jobs.
-    fn eta(&self) -> String {
-        let queue = self.queue.lock().expect("no worker panicked");
-        let durations = self.durations.lock().expect("no worker panicked");
-        let mut left: f64 = queue
-            .iter()
-            .map(|c| durations.estimate(c).as_secs_f64())
-            .sum();
-        if let Some(b) = self.budget {
-            left = left.min(b.saturating_sub(self.started.elapsed()).as_secs_f64());
-        }
-        let s = (left / self.jobs as f64).round() as u64;
-        format!("{}m{:02}s", s / 60, s % 60)
-    }
-}
-
-/// Where the gauntlet stands after a cell, for its progress line.
-struct Progress {
-    done: usize,
-    total: usize,
-    /// The total is the budget's estimate.
-    approximate: bool,
-    failed: usize,
-    eta: String,
-}
-
-impl Progress {
-    /// `[12/~47] PASS steady on tiny under scx_simple (4.9 s) — 0 failed so far, ETA 3m10s`.
-    fn line(
-        &self,
-        cell: &Cell,
-        status: CellStatus,
-        wall: Duration,
-        detail: Option<&str>,
-    ) -> String {
-        format!(
-            "[{}/{}{}] {:<4} {} on {} under {} ({:.1} s){} — {} failed so far, ETA {}",
-            self.done,
-            if self.approximate { "~" } else { "" },
-            self.total,
-            match status {
-                CellStatus::Pass => "PASS",
-                CellStatus::Fail => "FAIL",
-                _ => "ERR",
-            },
-            cell.scenario,
-            cell.preset,
-            cell.scheduler_label(),
-            wall.as_secs_f64(),
-            detail
-                .map(|d| format!(": {}", first_line(d)))
-                .unwrap_or_default(),
-            self.failed,
-            self.eta
-        )
-    }
-}
-
-fn first_line(text: &str) -> &str {
-    text.lines().next().unwrap_or_default()
-}
-
-/// The first failed check's first detail (or the topology or payload problem).
-fn first_detail(rec: &RunRecord) -> String {
-    rec.first_failure().unwrap_or_else(|| "failed".to_owned())
 }
 
 fn resolve_presets(names: &[String]) -> Result<Vec<Preset>, Failure> {
@@ -509,37 +278,6 @@ fn durations_path() -> Result<PathBuf, Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn progress_line_snapshot() {
-        let cell = Cell {
-            scenario: "steady".into(),
-            preset: "numa2".into(),
-            topology: "2,2,2,1".parse().unwrap(),
-            scheduler: "scx_rusty@1.1.4".into(),
-            profile: "fifo-sched".into(),
-            args: vec!["--fifo-sched".into()],
-            scenario_ms: 3000,
-        };
-        let p = Progress {
-            done: 8,
-            total: 47,
-            approximate: true,
-            failed: 1,
-            eta: "3m10s".into(),
-        };
-        assert_eq!(
-            p.line(&cell, CellStatus::Fail, Duration::from_millis(6540), Some("fairness: spread 73.5%\nmore")),
-            "[8/~47] FAIL steady on numa2 under scx_rusty@1.1.4[fifo-sched] (6.5 s): fairness: spread 73.5% — 1 failed so far, ETA 3m10s"
-        );
-        let p = Progress {
-            approximate: false,
-            ..p
-        };
-        assert!(p
-            .line(&cell, CellStatus::Pass, Duration::from_secs(5), None)
-            .starts_with("[8/47] PASS "));
-    }
 
     #[test]
     fn budgets_parse_and_bad_ones_say_how() {

@@ -4,7 +4,6 @@ use ktstr_model::Scenario;
 use ktstr_wire::Message;
 use serde::Serialize;
 
-
 pub use ktstr_model::Accel;
 
 /// How the VM ended, as seen from the host.

@@ -20,12 +20,14 @@
 
 mod cell;
 mod durations;
+mod exec;
 mod matrix;
 mod plan;
 mod select;
 
 pub use cell::{Cell, CellOutcome, CellResult, CellStatus};
 pub use durations::{Durations, DurationsError};
+pub use exec::{execute, Executed, Execution, Progress};
 pub use matrix::{render_matrix, GauntletReport};
 pub use plan::{plan, Plan, SchedulerUnderTest, Skipped};
 pub use select::{rank, select};
