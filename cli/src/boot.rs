@@ -4,11 +4,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use ktstr_model::{format_cpulist as cpulist, GuestPlan, GuestTask, Topology};
-use ktstr_runner::{BackendChoice, BootKernel, GuestRuntime, VmRequest, VmResult};
-use ktstr_vmm::{VmExit, WireStats};
-use ktstr_wire::ObservedTopology;
-use serde::Serialize;
+use ktstr_model::{format_cpulist as cpulist, Topology};
+use ktstr_runner::{BackendChoice, BootReport, BootRequest};
+use ktstr_vmm::VmExit;
 
 use crate::failure::{Failure, OrUsage};
 use crate::CmdResult;
@@ -44,108 +42,38 @@ pub(crate) struct BootArgs {
     console: bool,
 }
 
-/// The machine-readable result of a boot.
-#[derive(Serialize)]
-struct BootReport {
-    requested: TopologyView,
-    observed: Option<ObservedTopology>,
-    matches: bool,
-    mismatches: Vec<String>,
-    /// Guest CLOCK_BOOTTIME when the runtime started, in ms.
-    boot_ms: Option<f64>,
-    /// Host wall time of the whole VM run, in ms.
-    wall_ms: f64,
-    backend: &'static str,
-    accel: String,
-    kernel: KernelView,
-    sched_ext: Option<bool>,
-    exit: VmExit,
-    wire: WireStats,
-}
-
-#[derive(Serialize)]
-struct TopologyView {
-    spec: String,
-    name: String,
-    numa_nodes: u32,
-    llcs: u32,
-    cores_per_llc: u32,
-    threads_per_core: u32,
-    cpus: u32,
-}
-
-#[derive(Serialize)]
-struct KernelView {
-    id: String,
-    release: Option<String>,
-    image: String,
-}
-
 pub(crate) fn run(a: BootArgs) -> CmdResult {
-    let requested: Topology = a.topology.parse().or_usage()?;
-    let present: Topology = match &a.present_topology {
-        Some(p) => p.parse().or_usage()?,
-        None => requested,
-    };
-    let kernel = BootKernel::resolve(a.kernel.as_deref())?;
-    let backend = a.backend.open()?;
-    let plan = GuestPlan {
-        topology: requested,
-        task: GuestTask::Boot,
-    };
-    let req = VmRequest {
-        image: kernel.image.clone(),
-        plan,
+    let topology: Topology = a.topology.parse().or_usage()?;
+    let present = a
+        .present_topology
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .or_usage()?;
+    let report = ktstr_runner::boot(&BootRequest {
+        topology,
         present,
+        kernel: a.kernel.clone(),
         memory_mib: a.memory,
+        backend: a.backend,
         timeout: Duration::from_secs(a.timeout),
-        binaries: Vec::new(),
         cmdline: a
             .cmdline
             .iter()
             .flat_map(|c| c.split_whitespace())
             .map(str::to_string)
             .collect(),
-        backend: backend.as_ref(),
-        runtime: &GuestRuntime::Beside,
-    };
-    let VmResult {
-        outcome,
-        hello,
-        topology: verdict,
-    } = ktstr_runner::run_vm(req, &mut |_| {})?;
-    if outcome.exit == VmExit::Interrupted {
-        return Err(Failure::interrupted());
-    }
+    })?;
     if a.console {
         eprintln!(
             "--- guest console ---\n{}\n--- end of console ---",
-            outcome.console.text()
+            report.console
         );
     }
-    let hello = hello.as_ref();
-    let report = BootReport {
-        requested: view(&requested),
-        observed: hello.map(|h| h.topology.clone()),
-        matches: verdict.matches,
-        mismatches: verdict.mismatches,
-        boot_ms: hello.map(|h| h.boot_ns as f64 / 1e6),
-        wall_ms: outcome.wall.as_secs_f64() * 1e3,
-        backend: outcome.backend,
-        accel: outcome.accel.to_string(),
-        kernel: KernelView {
-            id: kernel.id.clone(),
-            release: hello.map(|h| h.kernel_release.clone()),
-            image: kernel.image.display().to_string(),
-        },
-        sched_ext: hello.map(|h| h.sched_ext),
-        exit: outcome.exit.clone(),
-        wire: outcome.wire.clone(),
-    };
     if a.json {
         crate::failure::print_json(&report)?;
     } else {
-        print_human(&report);
+        print!("{}", render(&report));
     }
     if report.sched_ext == Some(false) {
         return Err(Failure::usage(anyhow::anyhow!(
@@ -153,8 +81,7 @@ pub(crate) fn run(a: BootArgs) -> CmdResult {
             report.kernel.image
         )));
     }
-    let ok = report.matches && report.exit == VmExit::Completed;
-    Ok(if ok {
+    Ok(if report.ok() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(crate::failure::EXIT_FAILED)
@@ -179,35 +106,33 @@ pub(crate) fn kvm_hold() -> CmdResult {
     }
 }
 
-fn view(t: &Topology) -> TopologyView {
-    TopologyView {
-        spec: t.spec(),
-        name: t.to_string(),
-        numa_nodes: t.numa_nodes,
-        llcs: t.llcs,
-        cores_per_llc: t.cores_per_llc,
-        threads_per_core: t.threads_per_core,
-        cpus: t.cpus(),
+/// The human report of a boot.
+fn render(r: &BootReport) -> String {
+    let mut out = String::new();
+    macro_rules! say {
+        ($($t:tt)*) => {{
+            out.push_str(&format!($($t)*));
+            out.push('\n');
+        }};
     }
-}
-
-fn print_human(r: &BootReport) {
     let release = r.kernel.release.as_deref().unwrap_or("?");
-    println!("kernel     {release} ({})", r.kernel.id);
-    println!("backend    {} ({})", r.backend, r.accel);
+    say!("kernel     {release} ({})", r.kernel.id);
+    say!("backend    {} ({})", r.backend, r.accel);
     match r.boot_ms {
-        Some(ms) => println!(
+        Some(ms) => say!(
             "boot       {:.0} ms to guest runtime, {:.0} ms wall for the whole VM",
-            ms, r.wall_ms
+            ms,
+            r.wall_ms
         ),
-        None => println!(
+        None => say!(
             "boot       no Hello from the guest; {:.0} ms wall",
             r.wall_ms
         ),
     }
-    println!(
+    say!(
         "requested  {} ({} CPUs)",
-        r.requested.name, r.requested.cpus
+        r.requested.name,
+        r.requested.cpus
     );
     if let Some(o) = &r.observed {
         let llcs: Vec<String> = o.llcs.iter().map(|l| format!("[{}]", cpulist(l))).collect();
@@ -218,7 +143,7 @@ fn print_human(r: &BootReport) {
             .map(|n| format!("node{} [{}] {:?}", n.id, cpulist(&n.cpus), n.distances))
             .collect();
         let smt = o.cpus.first().map_or(0, |c| c.siblings.len());
-        println!(
+        say!(
             "observed   {} CPUs, LLCs {}, {} thread(s)/core, {}",
             o.cpus.len(),
             llcs.join(" "),
@@ -227,25 +152,89 @@ fn print_human(r: &BootReport) {
         );
     }
     if r.matches {
-        println!("topology   matches");
+        say!("topology   matches");
     } else {
-        println!("topology   DOES NOT MATCH");
+        say!("topology   DOES NOT MATCH");
         for m in &r.mismatches {
-            println!("  - {m}");
+            say!("  - {m}");
         }
     }
     if let Some(s) = r.sched_ext {
-        println!("sched_ext  {}", if s { "present" } else { "missing" });
+        say!("sched_ext  {}", if s { "present" } else { "missing" });
     }
     if r.wire.has_loss() {
-        println!("wire       {:?}", r.wire);
+        say!("wire       {:?}", r.wire);
     }
     match &r.exit {
-        VmExit::Completed => println!("exit       completed"),
-        other => println!(
+        VmExit::Completed => say!("exit       completed"),
+        other => say!(
             "exit       {}\n{}",
             other.kind(),
             serde_json::to_string_pretty(other).unwrap_or_default()
         ),
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ktstr_runner::{KernelView, TopologyView};
+    use ktstr_wire::{ObservedCpu, ObservedNode, ObservedTopology};
+
+    #[test]
+    fn report_snapshot() {
+        let t: Topology = "1,2,2,1".parse().unwrap();
+        let cpus = (0..4)
+            .map(|c| ObservedCpu {
+                cpu: c,
+                package: c / 2,
+                core: c % 2,
+                siblings: vec![c],
+                node: 0,
+                llc: Some(if c < 2 { vec![0, 1] } else { vec![2, 3] }),
+            })
+            .collect();
+        let report = BootReport {
+            requested: TopologyView::from(&t),
+            observed: Some(ObservedTopology {
+                cpus,
+                llcs: vec![vec![0, 1], vec![2, 3]],
+                nodes: vec![ObservedNode {
+                    id: 0,
+                    cpus: vec![0, 1, 2, 3],
+                    distances: vec![10],
+                    mem_mib: 512,
+                }],
+            }),
+            matches: true,
+            mismatches: Vec::new(),
+            boot_ms: Some(812.4),
+            wall_ms: 2950.0,
+            backend: "qemu",
+            accel: "tcg".into(),
+            kernel: KernelView {
+                id: "52e228cb8f52".into(),
+                release: Some("6.12.117".into()),
+                image: "/k/bzImage".into(),
+            },
+            sched_ext: Some(true),
+            exit: VmExit::Completed,
+            wire: Default::default(),
+            console: String::new(),
+        };
+        assert_eq!(
+            render(&report),
+            "\
+kernel     6.12.117 (52e228cb8f52)
+backend    qemu (tcg)
+boot       812 ms to guest runtime, 2950 ms wall for the whole VM
+requested  1n2l2c1t (4 CPUs)
+observed   4 CPUs, LLCs [0-1] [2-3], 1 thread(s)/core, node0 [0-3] [10]
+topology   matches
+sched_ext  present
+exit       completed
+"
+        );
     }
 }

@@ -18,6 +18,7 @@
 #![deny(missing_docs)]
 
 mod backend;
+mod boot;
 mod error;
 mod guest_image;
 mod kernel;
@@ -32,6 +33,7 @@ mod scheduler;
 mod vm;
 
 pub use backend::{BackendChoice, UnknownBackend};
+pub use boot::{boot, BootReport, BootRequest, KernelView, TopologyView};
 pub use error::RunError;
 pub use guest_image::{GuestRuntime, GUEST_BIN_ENV};
 pub use kernel::BootKernel;
