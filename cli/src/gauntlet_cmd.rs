@@ -8,9 +8,9 @@ use std::time::Duration;
 use anyhow::anyhow;
 use clap::Args;
 use ktstr_gauntlet::{
-    execute, plan, rank, render_matrix, select, Cell, Durations, Execution, SchedulerUnderTest,
+    default_jobs, execute, parse_budget, plan, rank, render_matrix, resolve_presets,
+    scheduler_under_test, select, Durations, Execution, SchedulerUnderTest,
 };
-use ktstr_model::{presets, Preset};
 
 use ktstr_runner::{BackendChoice, BootKernel, Runner, RunnerOptions, SchedulerArg};
 
@@ -58,42 +58,6 @@ pub(crate) struct GauntletArgs {
     json: bool,
 }
 
-/// `20m`, `90s`, `1h`, `1h30m` or plain seconds.
-fn parse_budget(text: &str) -> Result<Duration, String> {
-    let bad = || format!("`{text}` is not a duration; write e.g. `20m`, `90s`, `1h30m`");
-    let mut total = 0u64;
-    let mut number = String::new();
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            number.push(c);
-            continue;
-        }
-        let unit = match c {
-            'h' => 3600,
-            'm' => 60,
-            's' => 1,
-            _ => return Err(bad()),
-        };
-        let n: u64 = number.parse().map_err(|_| bad())?;
-        total = n
-            .checked_mul(unit)
-            .and_then(|v| total.checked_add(v))
-            .ok_or_else(bad)?;
-        number.clear();
-    }
-    if !number.is_empty() {
-        total = total
-            .checked_add(number.parse().map_err(|_| bad())?)
-            .ok_or_else(bad)?;
-    }
-    if total == 0 || total > 7 * 24 * 3600 {
-        return Err(format!(
-            "`{text}`: the budget must be between 1 s and 7 days"
-        ));
-    }
-    Ok(Duration::from_secs(total))
-}
-
 /// A scheduler of the gauntlet: its binary and the profiles to run.
 struct GauntletScheduler {
     arg: SchedulerArg,
@@ -102,13 +66,23 @@ struct GauntletScheduler {
 
 pub(crate) fn run(a: GauntletArgs) -> CmdResult {
     let scenarios = run_cmd::resolve_scenarios(&a.scenarios)?;
-    let chosen_presets = resolve_presets(&a.presets)?;
+    let chosen_presets = resolve_presets(&a.presets).map_err(|e| Failure::usage(anyhow!(e)))?;
     let kernel = BootKernel::resolve(a.kernel.as_deref())?;
-    let schedulers = a
-        .scheduler
-        .iter()
-        .map(|s| resolve_scheduler(s, &kernel.resolved, a.profiles, a.max_profiles))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut schedulers = Vec::new();
+    for value in &a.scheduler {
+        let decl = value
+            .ends_with(".toml")
+            .then(|| crate::scheduler_cmd::declaration_of(value))
+            .transpose()?;
+        let (arg, under_test) = scheduler_under_test(
+            value,
+            decl.as_ref(),
+            &kernel.resolved,
+            a.profiles,
+            usize::from(a.max_profiles),
+        )?;
+        schedulers.push(GauntletScheduler { arg, under_test });
+    }
     let unders: Vec<SchedulerUnderTest> = schedulers.iter().map(|s| s.under_test.clone()).collect();
     let the_plan = plan(&scenarios, &chosen_presets, &unders);
     let durations_path = durations_path()?;
@@ -183,111 +157,8 @@ pub(crate) fn run(a: GauntletArgs) -> CmdResult {
     })
 }
 
-fn resolve_presets(names: &[String]) -> Result<Vec<Preset>, Failure> {
-    if names.is_empty() {
-        return Ok(presets().to_vec());
-    }
-    names
-        .iter()
-        .map(|n| {
-            ktstr_model::preset(n).copied().ok_or_else(|| {
-                Failure::usage(anyhow!(
-                    "unknown preset `{n}`\nhint: `ktstr topo list` shows the presets"
-                ))
-            })
-        })
-        .collect()
-}
-
-fn resolve_scheduler(
-    value: &str,
-    kernel: &ktstr_kernel::ResolvedKernel,
-    profiles: bool,
-    max: u16,
-) -> Result<GauntletScheduler, Failure> {
-    if value.ends_with(".toml") {
-        let decl = crate::scheduler_cmd::declaration_of(value)?;
-        let arg = ktstr_runner::resolve_decl(&decl, kernel)?;
-        let all = decl.profiles(if profiles { usize::from(max) } else { 1 });
-        let under_test = SchedulerUnderTest {
-            name: decl.name().to_owned(),
-            profiles: all.into_iter().map(|p| (p.name(), p.args)).collect(),
-        };
-        return Ok(GauntletScheduler { arg, under_test });
-    }
-    let arg = ktstr_runner::resolve_scheduler(value, kernel)?;
-    // A production scheduler ktstr has a declaration for: its profiles, after
-    // whatever arguments the user gave.
-    let known = ktstr_scheduler::known(&arg.name).filter(|_| profiles);
-    let profiles = match known {
-        Some(decl) => decl
-            .profiles(usize::from(max))
-            .into_iter()
-            .map(|p| {
-                let name = p.name();
-                (name, arg.args.iter().cloned().chain(p.args).collect())
-            })
-            .collect(),
-        None => vec![("default".to_owned(), arg.args.clone())],
-    };
-    let under_test = SchedulerUnderTest {
-        name: arg.name.clone(),
-        profiles,
-    };
-    Ok(GauntletScheduler { arg, under_test })
-}
-
-/// VMs that fit at once: host CPUs over the largest cell's vCPUs (TCG runs
-/// each vCPU as a host thread, so more would slow every VM), and memory.
-fn default_jobs(cells: &[Cell]) -> usize {
-    let host_cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let max_vcpus = cells
-        .iter()
-        .map(|c| c.topology.cpus() as usize)
-        .max()
-        .unwrap_or(1);
-    let by_cpu = (host_cpus / max_vcpus).max(1);
-    let vm_mib = cells
-        .iter()
-        .map(|c| ktstr_runner::default_memory(&c.topology) as u64 + 256)
-        .max()
-        .unwrap_or(768);
-    let by_mem = (available_mib() / vm_mib).max(1) as usize;
-    by_cpu.min(by_mem)
-}
-
-/// `MemAvailable` from /proc/meminfo, MiB (1 GiB if unreadable).
-fn available_mib() -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find_map(|l| l.strip_prefix("MemAvailable:"))
-                .and_then(|v| v.split_whitespace().next())
-                .and_then(|kb| kb.parse::<u64>().ok())
-        })
-        .map_or(1024, |kb| kb / 1024)
-}
-
 fn durations_path() -> Result<PathBuf, Failure> {
     Ok(crate::kernel_cmd::cache()?
         .root()
         .join("gauntlet/durations.json"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn budgets_parse_and_bad_ones_say_how() {
-        assert_eq!(parse_budget("20m"), Ok(Duration::from_secs(1200)));
-        assert_eq!(parse_budget("1h30m"), Ok(Duration::from_secs(5400)));
-        assert_eq!(parse_budget("90"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_budget("5m30s"), Ok(Duration::from_secs(330)));
-        for bad in ["", "0", "m", "5x", "-5m", "99999999999999999999h", "8d"] {
-            let err = parse_budget(bad).unwrap_err();
-            assert!(err.contains(&format!("`{bad}`")), "{bad}: {err}");
-        }
-    }
 }

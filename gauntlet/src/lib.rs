@@ -24,6 +24,7 @@ mod exec;
 mod matrix;
 mod plan;
 mod select;
+mod setup;
 
 pub use cell::{Cell, CellOutcome, CellResult, CellStatus};
 pub use durations::{Durations, DurationsError};
@@ -31,3 +32,4 @@ pub use exec::{execute, Executed, Execution, Progress};
 pub use matrix::{render_matrix, GauntletReport};
 pub use plan::{plan, Plan, SchedulerUnderTest, Skipped};
 pub use select::{rank, select};
+pub use setup::{default_jobs, parse_budget, resolve_presets, scheduler_under_test};
