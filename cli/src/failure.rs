@@ -57,6 +57,7 @@ impl From<ktstr_runner::RunError> for Failure {
     fn from(e: ktstr_runner::RunError) -> Self {
         match e {
             ktstr_runner::RunError::Interrupted => Failure::interrupted(),
+            e @ ktstr_runner::RunError::Incomplete { .. } => Failure::failed(e),
             e => Failure::usage(e),
         }
     }

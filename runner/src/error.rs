@@ -80,6 +80,14 @@ pub enum RunError {
         /// Why it failed.
         source: std::io::Error,
     },
+    /// A VM that had to complete did not (a benchmark run).
+    #[error("{what} did not complete: {exit}")]
+    Incomplete {
+        /// Which run.
+        what: String,
+        /// How it ended.
+        exit: String,
+    },
     /// The user pressed Ctrl-C; the VM was stopped and its files removed.
     #[error("interrupted; the VM was stopped and its files removed")]
     Interrupted,
