@@ -19,7 +19,7 @@ pub(crate) enum BenchCommand {
 #[derive(Args)]
 pub(crate) struct OverheadArgs {
     /// Pairs of runs (bare, scenario), interleaved so drift hits both alike.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
     runs: u32,
     /// Topology.
     #[arg(long, default_value = "1,1,2,1")]

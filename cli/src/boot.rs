@@ -16,8 +16,8 @@ pub(crate) struct BootArgs {
     /// Topology as N,L,C,T: NUMA nodes, LLCs (a multiple of N), cores per LLC, threads per core.
     #[arg(long, short = 't', default_value = "1,1,2,1")]
     topology: String,
-    /// Guest memory in MiB (default: 256 per NUMA node, at least 512).
-    #[arg(long)]
+    /// Guest memory in MiB, 128-262144 (default: 256 per NUMA node, at least 512).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(128..=262_144))]
     memory: Option<u32>,
     /// Kernel: a cache id (prefix) from `ktstr kernel list`, or a path to a bzImage.
     #[arg(long)]
@@ -25,8 +25,8 @@ pub(crate) struct BootArgs {
     /// VM backend: auto, qemu or kvm.
     #[arg(long, default_value = "auto")]
     backend: BackendChoice,
-    /// Give up after this many seconds.
-    #[arg(long, default_value_t = 120)]
+    /// Give up after this many seconds (1-86400).
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     timeout: u64,
     /// Print one JSON object instead of the human report.
     #[arg(long)]

@@ -30,14 +30,14 @@ pub(crate) struct RunArgs {
     /// Kernel: a cache id (prefix) or a path to a bzImage.
     #[arg(long)]
     kernel: Option<String>,
-    /// Guest memory in MiB.
-    #[arg(long)]
+    /// Guest memory in MiB (128-262144).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(128..=262_144))]
     memory: Option<u32>,
     /// VM backend: auto, qemu or kvm.
     #[arg(long, default_value = "auto")]
     backend: BackendChoice,
-    /// Seconds the scheduler may take to attach.
-    #[arg(long, default_value_t = 30)]
+    /// Seconds the scheduler may take to attach (1-3600).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     attach_timeout: u64,
     /// Output adapter plugin for payloads (repeatable; `$KTSTR_ADAPTER_PATH` is searched too).
     #[arg(long = "plugin", value_name = "PATH")]

@@ -10,7 +10,11 @@ pub const MAX_CPUS: u32 = 128;
 
 /// A topology request. LLCs are spread evenly over NUMA nodes, so `llcs` must be a
 /// multiple of `numa_nodes`.
+///
+/// Deserializing runs the same checks as [`Topology::new`], so a scenario
+/// file cannot carry a topology the rest of ktstr would divide by zero on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "RawTopology")]
 pub struct Topology {
     /// NUMA nodes (N).
     pub numa_nodes: u32,
@@ -78,6 +82,24 @@ pub enum TopologyError {
     },
 }
 
+/// A topology as written, before [`Topology::validate`].
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTopology {
+    numa_nodes: u32,
+    llcs: u32,
+    cores_per_llc: u32,
+    threads_per_core: u32,
+}
+
+impl TryFrom<RawTopology> for Topology {
+    type Error = TopologyError;
+
+    fn try_from(r: RawTopology) -> Result<Self, Self::Error> {
+        Topology::new(r.numa_nodes, r.llcs, r.cores_per_llc, r.threads_per_core)
+    }
+}
+
 impl Topology {
     /// Builds and validates a topology.
     ///
@@ -119,8 +141,10 @@ impl Topology {
                 nodes: self.numa_nodes,
             });
         }
-        let cpus =
-            u64::from(self.llcs) * u64::from(self.cores_per_llc) * u64::from(self.threads_per_core);
+        // Saturating: three u32 counts can overflow even a u64.
+        let cpus = u64::from(self.llcs)
+            .saturating_mul(u64::from(self.cores_per_llc))
+            .saturating_mul(u64::from(self.threads_per_core));
         if cpus > u64::from(MAX_CPUS) {
             return Err(TopologyError::TooManyCpus {
                 spec,
@@ -133,17 +157,20 @@ impl Topology {
 
     /// Total logical CPUs.
     pub fn cpus(&self) -> u32 {
-        self.llcs * self.cores_per_llc * self.threads_per_core
+        // A validated topology has at most MAX_CPUS; saturate for the rest.
+        self.llcs
+            .saturating_mul(self.cores_per_llc)
+            .saturating_mul(self.threads_per_core)
     }
 
     /// LLCs per NUMA node.
     pub fn llcs_per_node(&self) -> u32 {
-        self.llcs / self.numa_nodes
+        self.llcs.checked_div(self.numa_nodes).unwrap_or(0)
     }
 
     /// Logical CPUs per LLC.
     pub fn cpus_per_llc(&self) -> u32 {
-        self.cores_per_llc * self.threads_per_core
+        self.cores_per_llc.saturating_mul(self.threads_per_core)
     }
 
     /// The request in `N,L,C,T` form.

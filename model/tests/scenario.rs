@@ -911,3 +911,23 @@ fn custom_workers_and_metric_bounds_are_validated() {
         "not a finite number",
     );
 }
+
+#[test]
+fn a_scenario_file_cannot_carry_an_invalid_topology() {
+    let with = |t: &str| {
+        format!(
+            "name = \"t\"\nduration_ms = 2000\n[topology]\n{t}\n[[cgroups]]\nname = \"a\"\n[[cgroups.workers]]\ncount = 1\nwork = {{ type = \"spin\" }}\n"
+        )
+    };
+    for (t, expect) in [
+        ("numa_nodes = 0\nllcs = 2\ncores_per_llc = 2\nthreads_per_core = 1", "at least 1"),
+        ("numa_nodes = 3\nllcs = 2\ncores_per_llc = 2\nthreads_per_core = 1", "cannot be split evenly"),
+        (
+            "numa_nodes = 1\nllcs = 4294967295\ncores_per_llc = 4294967295\nthreads_per_core = 4294967295",
+            "CPUs",
+        ),
+    ] {
+        let err = Scenario::from_toml(&with(t)).unwrap_err().to_string();
+        assert!(err.contains(expect), "{t}: {err}");
+    }
+}

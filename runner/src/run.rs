@@ -151,7 +151,7 @@ fn run_in_vm(
     };
     // Boot and attach take seconds under TCG; the workload is bounded by the scenario.
     let timeout = Duration::from_millis(scenario.duration_ms.saturating_mul(3))
-        + Duration::from_secs(90u64.saturating_add(attach_timeout_s));
+        .saturating_add(Duration::from_secs(90u64.saturating_add(attach_timeout_s)));
     let req = VmRequest {
         image: runner.kernel.image.clone(),
         plan,
