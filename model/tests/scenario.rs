@@ -931,3 +931,11 @@ fn a_scenario_file_cannot_carry_an_invalid_topology() {
         assert!(err.contains(expect), "{t}: {err}");
     }
 }
+
+#[test]
+fn more_workers_than_the_guest_has_slots_are_refused_on_the_host() {
+    let many = base()
+        .cgroup("w", |c| c.workers(100_000, WorkType::Spin))
+        .build();
+    rejects(many, "cgroups", "100004 workers");
+}

@@ -14,7 +14,7 @@ pub(crate) const MAX_PHASES: usize = ktstr_model::MAX_PHASES as usize;
 /// Wake latency samples kept per worker (reservoir).
 pub(crate) const WAKE_SAMPLES: usize = 256;
 /// Worker slots in one region.
-pub(crate) const MAX_WORKERS: usize = 512;
+pub(crate) const MAX_WORKERS: usize = ktstr_model::MAX_WORKERS as usize;
 
 /// Per-worker state.
 #[repr(C)]

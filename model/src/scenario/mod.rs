@@ -441,6 +441,10 @@ pub enum Hold {
     },
 }
 
+/// The most workers a run may start (steps and repeats included): the
+/// guest's worker slots.
+pub const MAX_WORKERS: u32 = 512;
+
 /// The most phases a run may have (the start, then a transition and a steady
 /// phase per step application); the guest tracks the CPUs each worker used in
 /// each, and validation refuses scenarios that would make more.

@@ -321,8 +321,49 @@ impl Checker<'_> {
         self.payloads(&live)?;
         self.steps(live)?;
         self.switch()?;
+        self.worker_total()?;
         self.metric_bounds()?;
         self.thresholds()
+    }
+
+    /// Every worker the run ever starts, repeats included, must fit the
+    /// guest's worker slots: checked here, before any VM boots.
+    fn worker_total(&self) -> Result<(), Problem> {
+        let sc = self.scenario;
+        let mut total: u64 = sc
+            .cgroups
+            .iter()
+            .flat_map(|c| c.workers.iter())
+            .map(|g| u64::from(g.count))
+            .sum();
+        for step in &sc.steps {
+            let times = match step.hold {
+                Hold::Repeat { times, .. } => u64::from(times),
+                _ => 1,
+            };
+            let per: u64 = step
+                .ops
+                .iter()
+                .map(|op| match op {
+                    Op::AddCgroup { cgroup } => {
+                        cgroup.workers.iter().map(|g| u64::from(g.count)).sum()
+                    }
+                    Op::Spawn { workers, .. } => u64::from(workers.count),
+                    _ => 0,
+                })
+                .sum();
+            total = total.saturating_add(per.saturating_mul(times));
+        }
+        if total > u64::from(crate::MAX_WORKERS) {
+            return problem(
+                "cgroups",
+                format!(
+                    "the run starts {total} workers (steps and repeats included); the guest has {} worker slots",
+                    crate::MAX_WORKERS
+                ),
+            );
+        }
+        Ok(())
     }
 
     fn metric_bounds(&self) -> Result<(), Problem> {
