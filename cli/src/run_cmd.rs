@@ -172,7 +172,7 @@ pub(crate) fn run(a: RunArgs) -> CmdResult {
     } else if a.json {
         crate::failure::print_json(&records)?;
     } else {
-        print_summary(&records);
+        print!("{}", render_summary(&records));
         if a.repeat > 1 {
             print!("{}", repeat::render(&spread));
         }
@@ -219,18 +219,75 @@ pub(crate) fn resolve_scenarios(names: &[String]) -> Result<Vec<Scenario>, Failu
         .collect()
 }
 
-fn print_summary(records: &[RunRecord]) {
+/// The last lines of `ktstr run`: one per run.
+fn render_summary(records: &[RunRecord]) -> String {
     let passed = records.iter().filter(|r| r.passed()).count();
-    println!("summary: {passed} of {} runs passed", records.len());
+    let mut out = format!("summary: {passed} of {} runs passed\n", records.len());
     for r in records {
-        let ok = r.passed();
-        println!(
-            "  {}  {:<20} {:<16} {}  {:.1} s",
-            if ok { "PASS" } else { "FAIL" },
+        out.push_str(&format!(
+            "  {}  {:<20} {:<16} {}  {:.1} s\n",
+            if r.passed() { "PASS" } else { "FAIL" },
             r.scenario,
             r.scheduler,
             r.topology,
             r.wall_ms / 1e3
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ktstr_eval::{evaluate, Accel, RunInput, VmEnd};
+
+    fn record(scenario: &str, scheduler: &str, completed: bool) -> RunRecord {
+        let s = catalog::find(scenario).unwrap();
+        let verdict = evaluate(&RunInput {
+            scenario: s,
+            scheduler: scheduler.into(),
+            topology: "1n2l2c1t".into(),
+            accel: Accel::Tcg,
+            messages: Vec::new(),
+            console: String::new(),
+            vm_exit: if completed {
+                VmEnd::Completed
+            } else {
+                VmEnd::Interrupted
+            },
+            wire_loss: None,
+        });
+        RunRecord {
+            schema: ktstr_runner::RUN_RECORD_SCHEMA,
+            scenario: scenario.into(),
+            scheduler: scheduler.into(),
+            topology: "1n2l2c1t".into(),
+            backend: "qemu",
+            accel: "tcg".into(),
+            kernel: "52e228cb8f52".into(),
+            wall_ms: 5234.0,
+            boot_ms: Some(800.0),
+            topology_mismatches: Vec::new(),
+            verdict,
+            payloads: Vec::new(),
+            payload_findings: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn summary_snapshot() {
+        // No worker reports: both runs fail, which is what the summary shows.
+        let records = [
+            record("steady", "eevdf", true),
+            record("cpuset-swap", "scx_simple", false),
+        ];
+        assert_eq!(
+            render_summary(&records),
+            "\
+summary: 0 of 2 runs passed
+  FAIL  steady               eevdf            1n2l2c1t  5.2 s
+  FAIL  cpuset-swap          scx_simple       1n2l2c1t  5.2 s
+"
         );
     }
 }
