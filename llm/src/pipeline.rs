@@ -38,11 +38,11 @@ impl Extractor for ModelExtractor {
         let model = Model::load(path).map_err(|e| load_failed(&e))?;
         let found =
             extract(&model, text, hints).map_err(|e| ExtractError::Failed(e.to_string()))?;
-        let metrics = found.metrics.into_iter().map(|(name, value)| Metric {
-            name,
-            value,
-            source: SOURCE_LLM_EXTRACT.to_owned(),
-        });
+        // The pipeline sets the stream it read the text from.
+        let metrics = found
+            .metrics
+            .into_iter()
+            .map(|(name, value)| Metric::new(name, value, Stream::Stdout, SOURCE_LLM_EXTRACT));
         Ok(Outcome {
             metrics: metrics.collect(),
             rejected: found.rejected,

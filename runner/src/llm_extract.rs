@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use ktstr_adapters::{
     adapter_names_match, AdapterFailure, AdapterInput, AdapterOutput, AdapterRegistry,
-    ExtractError as AdapterError, Metric, MetricHint, Polarity, Stream,
+    ExtractError as AdapterError, Metric, MetricHint, Polarity,
 };
 use ktstr_llm_pipeline::{
     self as pipeline, Bounds, DetailKind, ExtractError, Extractor, Outcome, RawOutput, Slot,
@@ -65,15 +65,7 @@ fn outcome(
 ) -> Result<Outcome, ExtractError> {
     match answer {
         Ok(Ok(out)) => Ok(Outcome {
-            metrics: out
-                .metrics
-                .into_iter()
-                .map(|m| pipeline::Metric {
-                    name: m.name,
-                    value: m.value,
-                    source: m.source,
-                })
-                .collect(),
+            metrics: out.metrics,
             rejected: out.details,
         }),
         Ok(Err(AdapterFailure::Unavailable(reason))) => Err(ExtractError::ModelLoad(reason)),
@@ -154,16 +146,8 @@ pub(crate) fn extract_run(
             .iter()
             .map(MetricHint::from)
             .collect();
-        let stream = match out.stream {
-            Some(pipeline::Stream::Stderr) => Stream::Stderr,
-            _ => Stream::Stdout,
-        };
         let mut adapted = AdapterOutput {
-            metrics: out
-                .metrics
-                .into_iter()
-                .map(|m| Metric::new(m.name, m.value, stream, m.source))
-                .collect(),
+            metrics: out.metrics,
             details: Vec::new(),
         };
         adapted.apply_hint_units(&hints);
@@ -202,7 +186,7 @@ fn slot(invocation: u32, p: &Payload) -> Slot {
 
 #[cfg(test)]
 mod tests {
-    use ktstr_adapters::{Adapter, AdapterInfo};
+    use ktstr_adapters::{Adapter, AdapterInfo, Stream};
     use ktstr_model::{PayloadBounds, PayloadHint};
 
     use super::*;

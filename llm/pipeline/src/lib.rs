@@ -74,16 +74,10 @@ pub struct WireHealth {
     pub crc_errors: u64,
 }
 
-/// One extracted metric.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Metric {
-    /// Its name.
-    pub name: String,
-    /// Its value.
-    pub value: f64,
-    /// Which adapter produced it ([`SOURCE_LLM_EXTRACT`] here).
-    pub source: String,
-}
+/// Metrics and streams are the adapters' types: one `Metric` and one
+/// `Stream` across ktstr. The pipeline sets each metric's stream to the one
+/// it was read from.
+pub use ktstr_adapters::{Metric, Stream};
 
 /// What an [`Extractor`] found in one text.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -113,24 +107,6 @@ pub trait Extractor {
     /// [`ExtractError::ModelLoad`] when the model is unavailable,
     /// [`ExtractError::Failed`] when this text could not be extracted.
     fn extract(&self, text: &str, hints: &[String]) -> Result<Outcome, ExtractError>;
-}
-
-/// An output stream of a payload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stream {
-    /// Standard output.
-    Stdout,
-    /// Standard error.
-    Stderr,
-}
-
-impl fmt::Display for Stream {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Stream::Stdout => "stdout",
-            Stream::Stderr => "stderr",
-        })
-    }
 }
 
 /// What LlmExtract produced for one invocation.
@@ -336,7 +312,11 @@ fn extract_output(
                 }
                 if !outcome.metrics.is_empty() {
                     report.stream = Some(stream);
-                    report.metrics = outcome.metrics;
+                    report.metrics = outcome
+                        .metrics
+                        .into_iter()
+                        .map(|m| Metric { stream, ..m })
+                        .collect();
                     break;
                 }
             }
@@ -463,11 +443,7 @@ mod tests {
     }
 
     fn metric(name: &str, value: f64) -> Metric {
-        Metric {
-            name: name.into(),
-            value,
-            source: SOURCE_LLM_EXTRACT.into(),
-        }
+        Metric::new(name, value, Stream::Stdout, SOURCE_LLM_EXTRACT)
     }
 
     fn found(metrics: Vec<Metric>) -> Result<Outcome, ExtractError> {
@@ -542,7 +518,12 @@ mod tests {
         );
         assert_eq!(ex.calls().len(), 2);
         assert_eq!(report.outputs[0].stream, Some(Stream::Stderr));
-        assert_eq!(report.outputs[0].metrics, vec![metric("t", 2.0)]);
+        // Each metric says which stream it was read from.
+        let from_stderr = Metric {
+            stream: Stream::Stderr,
+            ..metric("t", 2.0)
+        };
+        assert_eq!(report.outputs[0].metrics, vec![from_stderr]);
     }
 
     #[test]
