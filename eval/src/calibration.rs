@@ -18,7 +18,8 @@ pub const MARGIN: f64 = 2.0;
 /// One judged quantity over many runs.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Distribution {
-    /// What is measured, e.g. `max_gap_ms`, the threshold's own name.
+    /// What is measured, by the threshold's name (`max_gap_ms`): the value
+    /// its check judged closest to the limit in each run.
     pub name: &'static str,
     /// Its unit (`ms`, `%`, `µs`, `/s`).
     pub unit: &'static str,
@@ -75,65 +76,34 @@ pub fn calibrate(verdicts: &[Verdict]) -> Option<Calibration> {
     if verdicts.iter().any(|v| v.accel != accel) {
         return None;
     }
-    type Pick = fn(&Verdict) -> Option<f64>;
-    type Limit = fn(&Verdict) -> f64;
-    let quantities: [(&'static str, &'static str, Pick, Limit); 5] = [
-        (
-            "max_gap_ms",
-            "ms",
-            |v| v.stats.worst_gap.as_ref().map(|g| g.gap_ms as f64),
-            |v| v.thresholds.max_gap_ms as f64,
-        ),
-        (
-            "max_spread_pct",
-            "%",
-            |v| v.stats.worst_spread.as_ref().map(|s| s.spread_pct),
-            |v| v.thresholds.max_spread_pct,
-        ),
-        (
-            "max_p99_wake_us",
-            "µs",
-            |v| {
-                v.stats
-                    .per_cgroup
-                    .iter()
-                    .filter_map(|c| c.p99_wake_us)
-                    .max()
-                    .map(|us| us as f64)
-            },
-            |v| v.thresholds.max_p99_wake_us as f64,
-        ),
-        (
-            "mean_wait_to_run_us",
-            "µs",
-            |v| v.stats.worst_wait_to_run_us.map(|us| us as f64),
-            |v| v.thresholds.max_p99_wake_us as f64,
-        ),
-        (
-            "max_migrations_per_sec",
-            "/s",
-            |v| {
-                v.stats
-                    .per_cgroup
-                    .iter()
-                    .map(|c| c.migrations_per_sec)
-                    .max_by(f64::total_cmp)
-            },
-            |v| v.thresholds.max_migrations_per_sec,
-        ),
+    // Each quantity is what its check judged: the value closest to its
+    // limit among the workers and groups it judges (exempt ones are left
+    // out, allowances such as a bursty worker's sleep are taken off).
+    let quantities: [(&'static str, &'static str, &'static str); 5] = [
+        ("gap", "max_gap_ms", "ms"),
+        ("fairness", "max_spread_pct", "%"),
+        ("wake_latency", "max_p99_wake_us", "µs"),
+        ("run_delay", "mean_wait_to_run_us", "µs"),
+        ("migrations", "max_migrations_per_sec", "/s"),
     ];
+    let measure = |v: &Verdict, check: &str| {
+        v.checks
+            .iter()
+            .find(|c| c.name == check)
+            .and_then(|c| c.measure)
+    };
     let distributions = quantities
         .iter()
-        .filter_map(|&(name, unit, pick, limit)| {
-            let mut values: Vec<f64> = verdicts.iter().filter_map(pick).collect();
+        .filter_map(|&(check, name, unit)| {
+            let measures: Vec<_> = verdicts.iter().filter_map(|v| measure(v, check)).collect();
+            let mut values: Vec<f64> = measures.iter().map(|m| m.value).collect();
             if values.is_empty() {
                 return None;
             }
-            let headroom = verdicts
+            let headroom = measures
                 .iter()
-                .filter_map(|v| Some((pick(v)?, limit(v))))
-                .filter(|(value, _)| *value > 0.0)
-                .map(|(value, lim)| lim / value)
+                .filter(|m| m.value > 0.0)
+                .map(|m| m.limit / m.value)
                 .fold(f64::INFINITY, f64::min);
             values.sort_by(f64::total_cmp);
             let rank = |p: f64| {
@@ -148,7 +118,10 @@ pub fn calibrate(verdicts: &[Verdict]) -> Option<Calibration> {
                 median: rank(50.0),
                 p95: rank(95.0),
                 max,
-                limit: verdicts.iter().map(limit).fold(f64::INFINITY, f64::min),
+                limit: measures
+                    .iter()
+                    .map(|m| m.limit)
+                    .fold(f64::INFINITY, f64::min),
                 proposed: round_up_2_digits(max * MARGIN),
                 headroom,
             })

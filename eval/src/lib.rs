@@ -48,7 +48,7 @@ mod verdict;
 #[cfg(test)]
 mod testkit;
 
-pub use checks::{CheckResult, Detail, DetailKind, Status};
+pub use checks::{CheckResult, Detail, DetailKind, Measure, Status};
 pub use error::EvalError;
 pub use input::{Accel, RunInput, VmEnd};
 pub use thresholds::{Thresholds, MIN_RUN_RELATIVE_GAP_MS};

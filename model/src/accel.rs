@@ -41,7 +41,7 @@ impl fmt::Display for Accel {
 
 /// A name that is neither `kvm` nor `tcg`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown accelerator `{0}`: use kvm or tcg")]
+#[error("unknown accelerator `{0}`\nhint: use `kvm` or `tcg`")]
 pub struct UnknownAccel(pub String);
 
 impl FromStr for Accel {

@@ -2,7 +2,7 @@
 
 use ktstr_wire::WorkerReport;
 
-use super::{plural, CheckResult, Detail, DetailKind};
+use super::{plural, CheckResult, Detail, DetailKind, Measure};
 use crate::context::{rate, Ctx};
 use crate::render::{secs, si};
 use crate::stats::spread_pct;
@@ -124,6 +124,10 @@ pub(crate) fn check(ctx: &Ctx<'_>) -> CheckResult {
         },
         |d| format!("{} over {limit:.0}% spread", plural(d.len(), "group")),
     )
+    .with_measure(Some(Measure {
+        value: worst.spread_pct,
+        limit,
+    }))
 }
 
 fn unfair(g: &FairGroup<'_>, limit: f64) -> Detail {

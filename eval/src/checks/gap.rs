@@ -1,6 +1,6 @@
 //! Did any worker go too long without progress?
 
-use super::{plural, CheckResult, Detail, DetailKind};
+use super::{plural, CheckResult, Detail, DetailKind, Measure};
 use crate::context::Ctx;
 
 /// Fails each worker whose longest gap between progress checkpoints exceeds
@@ -60,6 +60,11 @@ pub(crate) fn check(ctx: &Ctx<'_>) -> CheckResult {
         },
         |d| format!("{} stuck longer than {limit} ms", plural(d.len(), "worker")),
     )
+    .with_measure(Measure::worst(judged.iter().map(|w| {
+        let allowance = ctx.sleep_allowance_ms(&w.cgroup, &w.work) as f64;
+        let gap_ms = w.max_gap_ns as f64 / 1e6;
+        ((gap_ms - allowance).max(0.0), limit as f64)
+    })))
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Did any worker bounce between CPUs too often?
 
-use super::{plural, CheckResult, Detail, DetailKind};
+use super::{plural, CheckResult, Detail, DetailKind, Measure};
 use crate::context::{base_name, Ctx};
 use crate::render::secs;
 
@@ -66,6 +66,7 @@ pub(crate) fn check(ctx: &Ctx<'_>) -> CheckResult {
         || format!("highest {worst:.1}/s (limit {limit:.0}/s)"),
         |d| format!("{} over {limit:.0} migrations/s", plural(d.len(), "worker")),
     )
+    .with_measure(Measure::worst(judged.iter().map(|(_, r)| (*r, limit))))
 }
 
 #[cfg(test)]

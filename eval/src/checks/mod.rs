@@ -145,6 +145,31 @@ pub struct CheckResult {
     pub summary: String,
     /// The evidence; empty unless it failed.
     pub details: Vec<Detail>,
+    /// For checks that compare a measured value with a limit: the judged
+    /// value closest to (or furthest past) its limit, for calibration.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measure: Option<Measure>,
+}
+
+/// A judged value and the limit it was held to.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Measure {
+    /// The value, in the limit's unit, with any per-worker allowance (a
+    /// bursty worker's sleep) taken off.
+    pub value: f64,
+    /// The limit.
+    pub limit: f64,
+}
+
+impl Measure {
+    /// The one of `values` (value, limit) with the highest `value / limit`.
+    pub(crate) fn worst(values: impl IntoIterator<Item = (f64, f64)>) -> Option<Measure> {
+        values
+            .into_iter()
+            .filter(|(_, limit)| *limit > 0.0)
+            .map(|(value, limit)| Measure { value, limit })
+            .max_by(|a, b| (a.value / a.limit).total_cmp(&(b.value / b.limit)))
+    }
 }
 
 impl CheckResult {
@@ -154,6 +179,7 @@ impl CheckResult {
             status: Status::Skip,
             summary: reason.into(),
             details: Vec::new(),
+            measure: None,
         }
     }
 
@@ -174,7 +200,14 @@ impl CheckResult {
             status,
             summary,
             details,
+            measure: None,
         }
+    }
+
+    /// Attaches the judged value closest to its limit.
+    pub(crate) fn with_measure(mut self, measure: Option<Measure>) -> Self {
+        self.measure = measure;
+        self
     }
 }
 

@@ -9,7 +9,7 @@
 use ktstr_model::WorkType;
 use ktstr_wire::WorkerReport;
 
-use super::{plural, CheckResult, Detail, DetailKind};
+use super::{plural, CheckResult, Detail, DetailKind, Measure};
 use crate::context::Ctx;
 use crate::render::dur;
 
@@ -97,6 +97,10 @@ pub(crate) fn check(ctx: &Ctx<'_>) -> CheckResult {
             )
         },
     )
+    .with_measure(Some(Measure {
+        value: worst as f64 / 1e3,
+        limit: limit_ns as f64 / 1e3,
+    }))
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{plural, CheckResult, Detail, DetailKind};
+use super::{plural, CheckResult, Detail, DetailKind, Measure};
 use crate::context::Ctx;
 use crate::render::dur;
 use crate::stats::percentile;
@@ -68,6 +68,10 @@ pub(crate) fn check(ctx: &Ctx<'_>) -> CheckResult {
         },
         |d| format!("{} over {} p99", plural(d.len(), "cgroup"), dur(limit_ns)),
     )
+    .with_measure(Some(Measure {
+        value: *worst as f64 / 1e3,
+        limit: limit_ns as f64 / 1e3,
+    }))
 }
 
 #[cfg(test)]
