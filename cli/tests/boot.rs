@@ -175,11 +175,11 @@ fn a_kernel_panic_is_classified_with_its_text() {
     let (code, r, _) = run_json(&["boot", "--cmdline", "rdinit=/nonexistent", "--json"]);
     assert_eq!(code, 1);
     assert_eq!(r["exit"]["kind"], "kernel_panic", "{r:#}");
+    // Without the initramfs's init the kernel falls back to a root block
+    // device (the kernel has virtio-blk for sync_io), finds none and panics.
+    let text = r["exit"]["text"].as_str().unwrap();
     assert!(
-        r["exit"]["text"]
-            .as_str()
-            .unwrap()
-            .contains("No working init found"),
+        text.contains("No working init found") || text.contains("Unable to mount root fs"),
         "{r:#}"
     );
 }
