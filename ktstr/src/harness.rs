@@ -3,7 +3,9 @@
 //! VM, through libtest-mimic so `cargo test` and `cargo nextest run` both
 //! drive it.
 
+use std::collections::HashMap;
 use std::fmt::Display;
+use std::sync::{Mutex, OnceLock};
 
 use ktstr_eval::DetailKind;
 use ktstr_model::{catalog, Scenario, Topology};
@@ -166,22 +168,18 @@ fn topology_label(value: &str) -> String {
     }
 }
 
-/// Why a case cannot run on this machine (checked without booting).
+/// Why a case cannot run on this machine (checked without booting). The
+/// kernel lookup and the backend check are done once per binary, not per case.
 pub fn skip_reason(case: &Case) -> Option<String> {
     if let Err(e) = case_topology(case) {
         return Some(e);
     }
-    let kernel = match BootKernel::resolve(case.decl.kernel) {
+    let kernel = match kernel_for(case.decl.kernel) {
         Ok(k) => k,
-        Err(e) => {
-            return Some(format!(
-                "no kernel to boot: {}; build one with `ktstr kernel build`",
-                first_line(&e.to_string())
-            ))
-        }
+        Err(e) => return Some(e),
     };
-    if let Err(e) = ktstr_runner::BackendChoice::Auto.open() {
-        return Some(format!("no VM backend: {}", first_line(&e.to_string())));
+    if let Some(e) = backend_missing() {
+        return Some(e);
     }
     let schedulers = case.scheduler.into_iter().chain(case.decl.baseline);
     for value in schedulers {
@@ -193,6 +191,40 @@ pub fn skip_reason(case: &Case) -> Option<String> {
         }
     }
     None
+}
+
+/// The kernel a test names (`None`: the newest), resolved once per name.
+fn kernel_for(spec: Option<&'static str>) -> Result<BootKernel, String> {
+    type Kernels = Mutex<HashMap<Option<&'static str>, Result<BootKernel, String>>>;
+    static KERNELS: OnceLock<Kernels> = OnceLock::new();
+    let mut kernels = KERNELS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    kernels
+        .entry(spec)
+        .or_insert_with(|| {
+            BootKernel::resolve(spec).map_err(|e| {
+                format!(
+                    "no kernel to boot: {}; build one with `ktstr kernel build`",
+                    first_line(&e.to_string())
+                )
+            })
+        })
+        .clone()
+}
+
+/// Why no VM backend opens here, checked once.
+fn backend_missing() -> Option<String> {
+    static MISSING: OnceLock<Option<String>> = OnceLock::new();
+    MISSING
+        .get_or_init(|| {
+            ktstr_runner::BackendChoice::Auto
+                .open()
+                .err()
+                .map(|e| format!("no VM backend: {}", first_line(&e.to_string())))
+        })
+        .clone()
 }
 
 fn first_line(s: &str) -> &str {
