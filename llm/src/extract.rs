@@ -1,5 +1,8 @@
-//! One extraction: prompt the model with the text, decode greedily under the
-//! grammar, parse the JSON, and keep only values that occur in the text.
+//! The model-only extraction: prompt the model with the whole text, decode
+//! greedily under the grammar, parse the JSON, and keep only values that
+//! occur in the text. [`crate::extract`] reads candidates first and uses the
+//! model only to choose; this path stays for comparison (the accuracy
+//! benchmark reports both).
 
 use std::fmt;
 use std::num::NonZeroU32;
@@ -36,8 +39,11 @@ pub struct Extraction {
     pub metrics: Vec<(String, f64)>,
     /// One detail per value that does not occur in the text (and was dropped).
     pub rejected: Vec<String>,
-    /// The JSON object the model wrote.
+    /// The JSON object the model wrote (model-only), or one `hint: how`
+    /// line per hint (candidates first).
     pub raw_json: String,
+    /// Hints the model resolved by choosing among the reader's contenders.
+    pub chosen_by_model: usize,
     /// Tokens the model generated.
     pub tokens: usize,
     /// Tokens in the prompt (template, instruction and text).
@@ -59,7 +65,11 @@ pub struct Extraction {
 ///
 /// [`LlmError::InvalidHint`] for a hint that cannot be a JSON key; the other
 /// variants when llama.cpp fails or the answer does not complete.
-pub fn extract(model: &Model, text: &str, hints: &[String]) -> Result<Extraction, LlmError> {
+pub fn extract_model_only(
+    model: &Model,
+    text: &str,
+    hints: &[String],
+) -> Result<Extraction, LlmError> {
     let start = Instant::now();
     let vocab = model.llama.vocab();
 
@@ -140,6 +150,7 @@ pub fn extract(model: &Model, text: &str, hints: &[String]) -> Result<Extraction
         metrics,
         rejected,
         raw_json,
+        chosen_by_model: 0,
         tokens,
         prompt_tokens: prompt.len(),
         truncated,
@@ -208,7 +219,7 @@ fn validate(pairs: Pairs, source: &SourceNumbers) -> (Vec<(String, f64)>, Vec<St
     (metrics, rejected)
 }
 
-fn add(
+pub(crate) fn add(
     batch: &mut LlamaBatch,
     token: LlamaToken,
     pos: usize,

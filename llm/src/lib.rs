@@ -6,7 +6,14 @@
 //! checks by SHA-256 and stores in the ktstr cache; `$KTSTR_LLM_MODEL` or an
 //! explicit path can name another GGUF. Nothing is downloaded at run time.
 //!
-//! [`extract`] decodes greedily on one thread, constrained by a grammar to a
+//! [`extract`] reads candidates first (`ktstr-llm-candidates`): a
+//! deterministic reader labels every number of the text and resolves each
+//! hint; the model only chooses, under a grammar, among contenders the reader
+//! could not separate, or declines. Without hints the metrics are the
+//! reader's measurements, named from their labels.
+//!
+//! [`extract_model_only`] is the earlier path, kept for comparison: it
+//! decodes greedily on one thread, constrained by a grammar to a
 //! JSON object of numbers (exactly the hinted keys when hints are given, each
 //! value one of the numbers spelled in the text, or `null`), and then enforces
 //! that **the model may not invent numbers**: every value must equal a number
@@ -35,6 +42,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod choose;
 mod cpu;
 mod error;
 mod extract;
@@ -43,8 +51,10 @@ mod model;
 mod numbers;
 mod path;
 pub mod pipeline;
+mod read_first;
 
 pub use error::{LlmError, LoadError};
-pub use extract::{extract, Extraction, MAX_TEXT_TOKENS};
+pub use extract::{extract_model_only, Extraction, MAX_TEXT_TOKENS};
 pub use model::Model;
 pub use path::{resolve_model_path, MODEL_ENV, MODEL_FILE_NAME, MODEL_SHA256};
+pub use read_first::extract;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ktstr_llm::pipeline::{self, DetailKind, ModelExtractor, RawOutput, Slot, Stream, WireHealth};
-use ktstr_llm::{extract, resolve_model_path, LoadError, Model};
+use ktstr_llm::{extract, extract_model_only, resolve_model_path, LoadError, Model};
 
 const HACKBENCH: &str =
     "Running in process mode with 10 groups using 40 file descriptors each (== 400 tasks)\n\
@@ -44,10 +44,18 @@ fn extracts_hackbench_time() {
 
 fn cannot_invent_a_metric_the_text_lacks() {
     let model = model();
-    // No number in the text: the grammar leaves the model only `null`, and
-    // any number it could still write would fail validation and be rejected.
     let text = "hackbench: all groups finished\nno timing was reported\n";
+    // Candidates first: no number, so no candidate, and a detail naming the hint.
     let found = extract(&model, text, &hints(&["time"])).unwrap();
+    assert!(found.metrics.is_empty(), "{found:?}");
+    assert_eq!(found.rejected.len(), 1, "{found:?}");
+    assert!(
+        found.rejected[0].starts_with("hint `time` matches no number"),
+        "{found:?}"
+    );
+    // Model only: the grammar leaves the model only `null`, and any number it
+    // could still write would fail validation and be rejected.
+    let found = extract_model_only(&model, text, &hints(&["time"])).unwrap();
     assert!(found.metrics.is_empty(), "{found:?}");
     for detail in &found.rejected {
         assert!(detail.starts_with("model value `time`="), "{detail}");
@@ -59,23 +67,41 @@ fn extracts_several_hinted_percentiles() {
     let model = model();
     let text = "Wakeup Latencies percentiles (usec) runtime 10 (s)\n\
                 \t  50.0th: 12\n\t  90.0th: 31\n\t* 99.0th: 870\n\t  99.9th: 2052\n";
-    let found = extract(&model, text, &hints(&["p50", "p99"])).unwrap();
-    // Whatever the model picks must occur in the text; the rest is rejected.
+    let found = extract(&model, text, &hints(&["p50", "p99", "p99_9", "p95"])).unwrap();
+    assert_eq!(
+        found.metrics,
+        vec![
+            ("p50".to_owned(), 12.0),
+            ("p99".to_owned(), 870.0),
+            ("p99_9".to_owned(), 2052.0)
+        ],
+        "{found:?}"
+    );
+    // No 95th percentile in the text: a detail, not the nearest number.
+    assert!(
+        found.rejected.iter().any(|d| d.contains("`p95`")),
+        "{found:?}"
+    );
+    // The model-only path may pick anything, but only numbers of the text.
+    let found = extract_model_only(&model, text, &hints(&["p50", "p99"])).unwrap();
     for (name, value) in &found.metrics {
         assert!(["p50", "p99"].contains(&name.as_str()));
         assert!([50.0, 12.0, 90.0, 31.0, 99.0, 870.0, 99.9, 2052.0, 10.0].contains(value));
     }
-    eprintln!("percentiles: {} -> {:?}", found.raw_json, found.metrics);
 }
 
-fn free_keys_without_hints_only_keep_numbers_from_the_text() {
+fn free_keys_without_hints_are_the_measurements_named_by_their_labels() {
     let model = model();
-    let text = "ops: 5000\nbogo ops/s: 1234.5\n";
+    let text = "ops: 5000\nbogo ops/s: 1234.5\npid: 4242\n";
     let found = extract(&model, text, &[]).unwrap();
-    for (_, value) in &found.metrics {
-        assert!([5000.0, 1234.5].contains(value), "{found:?}");
-    }
-    eprintln!("free keys: {} -> {:?}", found.raw_json, found.metrics);
+    assert_eq!(
+        found.metrics,
+        vec![
+            ("ops".to_owned(), 5000.0),
+            ("bogo_ops_s".to_owned(), 1234.5)
+        ],
+        "ids are not measurements: {found:?}"
+    );
 }
 
 fn pipeline_end_to_end_with_the_real_model() {
@@ -175,7 +201,7 @@ fn main() {
         [model_missing] extracts_hackbench_time,
         [model_missing] cannot_invent_a_metric_the_text_lacks,
         [model_missing] extracts_several_hinted_percentiles,
-        [model_missing] free_keys_without_hints_only_keep_numbers_from_the_text,
+        [model_missing] free_keys_without_hints_are_the_measurements_named_by_their_labels,
         [model_missing] pipeline_end_to_end_with_the_real_model,
         [] corrupt_model_is_a_typed_error_naming_the_file_and_fix,
         [] truncated_gguf_is_refused_by_llama_cpp_without_crashing,

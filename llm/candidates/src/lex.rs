@@ -89,7 +89,8 @@ fn word_byte(b: u8, next: Option<u8>) -> bool {
         || b == b'_'
         || b == b'%'
         || b >= 0x80
-        || (matches!(b, b'/' | b'-' | b'\'') && next.is_some_and(|n| n.is_ascii_alphabetic()))
+        || (matches!(b, b'/' | b'\'') && next.is_some_and(|n| n.is_ascii_alphabetic()))
+        || (b == b'-' && next.is_some_and(|n| n.is_ascii_alphanumeric()))
 }
 
 /// `th`, `st`, `nd`, `rd` at `i`, not followed by a letter.

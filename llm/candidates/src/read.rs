@@ -59,7 +59,26 @@ pub fn read(text: &str) -> Vec<Candidate> {
             });
             continue;
         }
-        let found = read_line(&toks, line, &context, heading_unit.as_deref(), n + 1);
+        let mut found = read_line(&toks, line, &context, heading_unit.as_deref(), n + 1);
+        // A number alone on its line (perf bench's `8.549464 GB/sec`) is
+        // labelled by the text lines right above it.
+        if found.len() == 1 && found[0].label.is_empty() {
+            let above: Vec<String> = lines[..n]
+                .iter()
+                .rev()
+                .filter(|l| !l.trim().is_empty())
+                .take(2)
+                .map(|l| l.trim().to_owned())
+                .collect();
+            let c = &found[0];
+            found[0] = Candidate::new(
+                above.into_iter().rev().collect(),
+                &c.written,
+                c.unit.clone(),
+                c.line,
+                c.is_id,
+            );
+        }
         if let Some(lead) = leading_key(&toks, line) {
             headings.push(Heading {
                 indent,
@@ -183,6 +202,10 @@ fn read_line(
     let mut line_unit: Option<String> = None;
     // A `,` since the last value: words after it belong to the next value.
     let mut boundary = false;
+    // `2097152000 bytes (2.1 GB, 2.0 GiB) copied`: words after a parenthesis
+    // that followed a value qualify that value and the ones inside.
+    let mut paren_owner: Option<usize> = None;
+    let mut qualify_from: Option<usize> = None;
     let mut value_since_key = false;
     let mut depth = 0usize;
     let mut last_words: Vec<String> = Vec::new();
@@ -256,6 +279,9 @@ fn read_line(
                     }
                 }
                 "," | ";" | "|" => {
+                    if let Some(from) = qualify_from.take() {
+                        qualify_all(&mut values[from..], &words, line);
+                    }
                     flush_after(&mut values, &mut words, line, &mut last_words);
                     key = None;
                     boundary = true;
@@ -276,6 +302,14 @@ fn read_line(
                             }
                         }
                     }
+                    if depth == 0
+                        && words.is_empty()
+                        && prev.is_some_and(|p| {
+                            p.is(TokenKind::Number) || vocab::unit(&p.text).is_some()
+                        })
+                    {
+                        paren_owner = values.len().checked_sub(1);
+                    }
                     // Words before a parenthesis qualify the value before them
                     // (`118.81 MB per sec pipe write rate (geometric mean ...)`).
                     if depth == 0 && !boundary {
@@ -283,7 +317,15 @@ fn read_line(
                     }
                     depth += 1;
                 }
-                ")" | "]" => depth = depth.saturating_sub(1),
+                ")" | "]" => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 && paren_owner.is_some() {
+                        // Words inside qualify the value inside (`(6998881.34 per second)`).
+                        qualify_last(&mut values, &words, line, true);
+                        words.clear();
+                        qualify_from = paren_owner.take();
+                    }
+                }
                 _ => {}
             },
             TokenKind::Number => {
@@ -394,6 +436,9 @@ fn read_line(
         }
         i += 1;
     }
+    if let Some(from) = qualify_from.take() {
+        qualify_all(&mut values[from..], &words, line);
+    }
     flush_after(&mut values, &mut words, line, &mut last_words);
     values
         .into_iter()
@@ -495,9 +540,22 @@ fn flush_after(
     words.clear();
 }
 
+/// Words after a parenthesis qualify every value from its owner on.
+fn qualify_all(values: &mut [Pending], words: &[&Token], line: &str) {
+    if words.is_empty() {
+        return;
+    }
+    for v in values.iter_mut().filter(|v| v.after.is_empty()) {
+        v.after.push(span(line, words));
+    }
+}
+
 /// Words after the last value qualify it; words that lead to another
 /// value qualify a keyed one only when `keyed_too` (they end the segment).
 fn qualify_last(values: &mut [Pending], words: &[&Token], line: &str, keyed_too: bool) {
+    if words.is_empty() {
+        return;
+    }
     if let Some(v) = values.last_mut() {
         if v.after.is_empty() && (keyed_too || !v.keyed) {
             v.after.push(span(line, words));

@@ -54,7 +54,11 @@ fn split_unit<'a>(parts: &[&'a str]) -> (Vec<&'a str>, Option<String>) {
             return (words, None);
         }
     }
-    if n >= 2 && !parts[n - 2].bytes().all(|b| b.is_ascii_digit()) {
+    // `write_iops`, `rating_mips`: the unit is also the metric's name.
+    let named_by_unit = parts
+        .last()
+        .is_some_and(|p| matches!(p.to_lowercase().as_str(), "iops" | "mips"));
+    if n >= 2 && !named_by_unit && !parts[n - 2].bytes().all(|b| b.is_ascii_digit()) {
         if let Some((unit, taken)) = vocab::hint_unit(parts) {
             return (parts[..n - taken].to_vec(), Some(unit));
         }
@@ -88,6 +92,8 @@ pub(crate) struct Fit {
     complete: bool,
     /// Hint words found.
     matched: usize,
+    /// Specific (non-generic) hint words found.
+    specific: usize,
     /// The unit agrees (both given and equal).
     unit: bool,
     /// Label words the hint does not mention (fewer is better), negated.
@@ -135,9 +141,28 @@ pub fn resolve(hint: &str, candidates: &[Candidate]) -> Resolution {
         }
         return Resolution::Ambiguous(closest.into_iter().take(MAX_CONTENDERS).collect());
     }
+    // Only near misses go to the chooser: all but one of the hint's
+    // specific words found, and at least one of them.
+    let specific = hint
+        .words
+        .iter()
+        .filter(|w| !vocab::GENERIC.contains(&w.as_str()))
+        .count();
+    // A hint word the text uses elsewhere marks the candidates without it
+    // as other numbers, not near misses (`read_iops` where only writes have IOPS).
+    let used: Vec<&str> = hint
+        .words
+        .iter()
+        .map(String::as_str)
+        .filter(|w| candidates.iter().any(|c| c.tokens.iter().any(|t| t == w)))
+        .collect();
     let mut close: Vec<(usize, Fit)> = fits
         .into_iter()
-        .filter(|(_, f)| f.matched > 0 || f.unit)
+        .filter(|(_, f)| f.specific > 0 && f.specific + 1 >= specific)
+        .filter(|(i, _)| {
+            used.iter()
+                .all(|w| candidates[*i].tokens.iter().any(|t| t == w))
+        })
         .collect();
     close.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     Resolution::Open(
@@ -163,6 +188,9 @@ fn fit(hint: &Hint, c: &Candidate) -> Option<Fit> {
         .map(vocab::unit_tokens)
         .unwrap_or_default();
     have.extend(unit_words.iter().map(String::as_str));
+    if contradicts(hint, &have, c.unit.as_deref()) {
+        return None;
+    }
     let matched = hint
         .words
         .iter()
@@ -173,7 +201,13 @@ fn fit(hint: &Hint, c: &Candidate) -> Option<Fit> {
         .iter()
         .all(|w| have.contains(&w.as_str()) || vocab::GENERIC.contains(&w.as_str()));
     let extra = c.tokens.iter().filter(|t| !hint.words.contains(t)).count();
+    let specific = hint
+        .words
+        .iter()
+        .filter(|w| !vocab::GENERIC.contains(&w.as_str()) && have.contains(&w.as_str()))
+        .count();
     Some(Fit {
+        specific,
         complete: complete && (matched > 0 || unit),
         matched,
         unit,
@@ -183,6 +217,41 @@ fn fit(hint: &Hint, c: &Candidate) -> Option<Fit> {
 
 /// Units that may still describe the same quantity (`k` beside `kb`): only
 /// an outright conflict (`ms` vs `us`) excludes a candidate.
-fn compatible(h: &str, u: &str) -> bool {
-    u.len() == 1 && h.starts_with(u)
+fn compatible(_h: &str, u: &str) -> bool {
+    // `k`, `M`: a multiplier glued to the number (`64.6k`), not a unit.
+    u.len() == 1 && u != "b"
+}
+
+/// Whether the candidate says something the hint contradicts: another
+/// percentile (`p95` for `p99`), another statistic (`min` for `max`),
+/// another index (`thread 1` for `thread2`), or a count for a rate.
+fn contradicts(hint: &Hint, have: &[&str], unit: Option<&str>) -> bool {
+    let differs = |class: fn(&str) -> bool| {
+        let want: Vec<&str> = hint
+            .words
+            .iter()
+            .map(String::as_str)
+            .filter(|w| class(w))
+            .collect();
+        let got: Vec<&str> = have.iter().copied().filter(|w| class(w)).collect();
+        !want.is_empty() && !got.is_empty() && !want.iter().any(|w| got.contains(w))
+    };
+    // Percentiles and statistics select one number of a distribution.
+    let stat = |w: &str| {
+        (w.starts_with('p') && w[1..].parse::<f64>().is_ok())
+            || matches!(
+                w,
+                "min" | "max" | "avg" | "stddev" | "sum" | "median" | "cur"
+            )
+    };
+    let direction = |w: &str| {
+        matches!(
+            w,
+            "read" | "write" | "sender" | "receiver" | "compress" | "decompress" | "tx" | "rx"
+        )
+    };
+    let index = |w: &str| w.bytes().all(|b| b.is_ascii_digit());
+    let wants_rate = hint.words.iter().any(|w| w == "per_s");
+    let is_rate = have.contains(&"per_s") || unit.is_some_and(|u| u.ends_with("/s"));
+    differs(stat) || differs(direction) || differs(index) || (wants_rate && !is_rate)
 }

@@ -24,6 +24,10 @@ pub(crate) const GENERIC: &[&str] = &[
     "metric",
     "bench",
     "benchmark",
+    // Stemmed, as `tokens` spells them.
+    "elaps",
+    "runtime",
+    "total",
 ];
 
 /// Words that carry no meaning in a label.
