@@ -7,6 +7,7 @@ mod failure;
 mod gauntlet_cmd;
 mod kernel_cmd;
 mod list_cmd;
+mod model_cmd;
 mod run_cmd;
 mod scheduler_cmd;
 mod topo_cmd;
@@ -51,6 +52,9 @@ enum Command {
     Bench(bench_cmd::BenchCommand),
     /// Run an output adapter on captured output and print the metrics.
     Extract(extract_cmd::ExtractArgs),
+    /// The LlmExtract model: status, verify (SHA-256, load time), fetch.
+    #[command(subcommand)]
+    Model(model_cmd::ModelCommand),
     /// Keep one idle KVM VM open until killed (used by the nested test).
     #[command(hide = true)]
     KvmHold,
@@ -77,6 +81,7 @@ fn main() -> ExitCode {
         Command::Gauntlet(g) => gauntlet_cmd::run(g),
         Command::Bench(b) => bench_cmd::run(b),
         Command::Extract(e) => extract_cmd::run(e),
+        Command::Model(m) => model_cmd::run(m),
         Command::KvmHold => boot::kvm_hold(),
     };
     match result {

@@ -20,7 +20,7 @@ pub enum LoadError {
     /// The model file does not exist.
     #[error(
         "model file `{}` does not exist\n\
-         hint: run scripts/fetch-model.sh, or set KTSTR_LLM_MODEL to a GGUF file",
+         hint: run `ktstr model fetch` (or scripts/fetch-model.sh), or set KTSTR_LLM_MODEL to a GGUF file",
         path.display()
     )]
     NotFound {

@@ -25,6 +25,8 @@
 
 #![deny(missing_docs)]
 
+pub mod model_file;
+
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
