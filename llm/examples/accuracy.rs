@@ -16,21 +16,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use ktstr_llm::{extract, extract_model_only, resolve_model_path, Extraction, Model};
-use serde::Deserialize;
-
-#[derive(Deserialize)]
-struct Corpus {
-    output: Vec<Output>,
-}
-
-#[derive(Deserialize)]
-struct Output {
-    file: String,
-    tool: String,
-    expect: BTreeMap<String, f64>,
-    #[serde(default)]
-    none: Vec<String>,
-}
+use ktstr_llm_candidates::corpus::Corpus;
 
 #[derive(Default)]
 struct Tally {
@@ -56,7 +42,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let verbose = args.iter().any(|a| a == "--verbose");
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("corpus");
-    let corpus: Corpus = toml::from_str(&std::fs::read_to_string(dir.join("expected.toml"))?)?;
+    let corpus = Corpus::load(&dir)?;
     let path = resolve_model_path(None)?;
     let load = std::time::Instant::now();
     let model = Model::load(&path)?;
@@ -74,12 +60,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         path.display(),
         load.elapsed().as_secs_f64() * 1e3
     );
-    let mut results = vec![("candidates first", run(&model, &dir, &corpus, extract)?)];
+    let mut results = vec![("candidates first", run(&model, &corpus, extract)?)];
     if !args.iter().any(|a| a == "--reader-only") {
-        results.push((
-            "model only",
-            run(&model, &dir, &corpus, extract_model_only)?,
-        ));
+        results.push(("model only", run(&model, &corpus, extract_model_only)?));
     }
     println!();
     print!("{:<16}", "tool");
@@ -126,7 +109,6 @@ type ExtractFn = fn(&Model, &str, &[String]) -> Result<Extraction, ktstr_llm::Ll
 
 fn run(
     model: &Model,
-    dir: &std::path::Path,
     corpus: &Corpus,
     f: ExtractFn,
 ) -> Result<PathResult, Box<dyn std::error::Error>> {
@@ -138,7 +120,7 @@ fn run(
         failures: Vec::new(),
     };
     for o in &corpus.output {
-        let text = std::fs::read_to_string(dir.join(&o.file))?;
+        let text = corpus.text(o)?;
         let hints: Vec<String> = o.expect.keys().chain(&o.none).cloned().collect();
         let (found, elapsed) = match f(model, &text, &hints) {
             Ok(x) => {

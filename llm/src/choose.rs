@@ -3,16 +3,13 @@
 //! or declines. Its answer is a letter under a grammar, so it can only
 //! point at a number the reader found, never write one.
 
-use std::num::NonZeroU32;
-
 use ktstr_llm_candidates::Candidate;
-use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate};
 use llama_cpp_2::sampling::LlamaSampler;
 
-use crate::extract::add;
-use crate::{model, LlmError, Model};
+use crate::extract::{add, new_context};
+use crate::{LlmError, Model};
 
 /// Letters naming contenders in the prompt and the grammar.
 const LETTERS: &[u8] = b"ABCDEFGH";
@@ -60,20 +57,7 @@ pub(crate) fn choose(
     let vocab = model.llama.vocab();
     let tokens = vocab.tokenize(prompt.as_bytes(), true, true);
     let n_ctx = (tokens.len() + MAX_ANSWER_TOKENS + 8).next_multiple_of(64);
-    let n_ctx_u32 = u32::try_from(n_ctx).map_err(|e| LlmError::Context(e.to_string()))?;
-    let params = LlamaContextParams::default()
-        .with_n_ctx(NonZeroU32::new(n_ctx_u32))
-        .with_n_batch(n_ctx_u32)
-        .with_n_threads(1)
-        .with_n_threads_batch(1);
-    let backend = model::backend().map_err(|e| LlmError::Context(e.to_string()))?;
-    let mut ctx = {
-        let _guard = model.context_lock.lock().unwrap_or_else(|p| p.into_inner());
-        model
-            .llama
-            .new_context(backend, params)
-            .map_err(|e| LlmError::Context(e.to_string()))?
-    };
+    let mut ctx = new_context(model, n_ctx)?;
     let mut batch = LlamaBatch::new(n_ctx, 1);
     let last = tokens.len() - 1;
     for (i, &t) in tokens.iter().enumerate() {

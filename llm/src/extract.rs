@@ -87,20 +87,7 @@ pub fn extract_model_only(
         8 + hints.iter().map(|h| h.len() + 40).sum::<usize>()
     };
     let n_ctx = (prompt.len() + max_answer).next_multiple_of(64);
-    let n_ctx_u32 = u32::try_from(n_ctx).map_err(|e| LlmError::Context(e.to_string()))?;
-    let params = LlamaContextParams::default()
-        .with_n_ctx(NonZeroU32::new(n_ctx_u32))
-        .with_n_batch(n_ctx_u32)
-        .with_n_threads(1)
-        .with_n_threads_batch(1);
-    let backend = model::backend().map_err(|e| LlmError::Context(e.to_string()))?;
-    let mut ctx = {
-        let _guard = model.context_lock.lock().unwrap_or_else(|p| p.into_inner());
-        model
-            .llama
-            .new_context(backend, params)
-            .map_err(|e| LlmError::Context(e.to_string()))?
-    };
+    let mut ctx = new_context(model, n_ctx)?;
 
     let mut batch = LlamaBatch::new(n_ctx, 1);
     let cached = load_prefix(model, &mut ctx, &mut batch, &prompt[..prefix_len])?;
@@ -156,6 +143,24 @@ pub fn extract_model_only(
         truncated,
         elapsed: start.elapsed(),
     })
+}
+
+/// A one-thread inference context of `n_ctx` tokens (one batch holds them
+/// all). Contexts are created under the model's lock: llama.cpp's context
+/// setup is not safe to run concurrently on one model.
+pub(crate) fn new_context(model: &Model, n_ctx: usize) -> Result<LlamaContext<'_>, LlmError> {
+    let n_ctx_u32 = u32::try_from(n_ctx).map_err(|e| LlmError::Context(e.to_string()))?;
+    let params = LlamaContextParams::default()
+        .with_n_ctx(NonZeroU32::new(n_ctx_u32))
+        .with_n_batch(n_ctx_u32)
+        .with_n_threads(1)
+        .with_n_threads_batch(1);
+    let backend = model::backend().map_err(|e| LlmError::Context(e.to_string()))?;
+    let _guard = model.context_lock.lock().unwrap_or_else(|p| p.into_inner());
+    model
+        .llama
+        .new_context(backend, params)
+        .map_err(|e| LlmError::Context(e.to_string()))
 }
 
 /// The KV cache of the prompt's beginning up to the source text (chat

@@ -23,6 +23,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod corpus;
 mod lex;
 mod name;
 mod read;

@@ -4,25 +4,10 @@
 //! does not answer must not resolve. What the reader leaves open goes to the
 //! model; `cargo run -p ktstr-llm --example accuracy` measures both together.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use ktstr_llm_candidates::corpus::Corpus;
 use ktstr_llm_candidates::{read, resolve, Resolution};
-use serde::Deserialize;
-
-#[derive(Deserialize)]
-struct Corpus {
-    output: Vec<Output>,
-}
-
-#[derive(Deserialize)]
-struct Output {
-    file: String,
-    tool: String,
-    expect: BTreeMap<String, f64>,
-    #[serde(default)]
-    none: Vec<String>,
-}
 
 fn corpus_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../corpus")
@@ -30,9 +15,7 @@ fn corpus_dir() -> PathBuf {
 
 #[test]
 fn the_reader_never_resolves_a_hint_to_a_wrong_value() {
-    let dir = corpus_dir();
-    let corpus: Corpus =
-        toml::from_str(&std::fs::read_to_string(dir.join("expected.toml")).unwrap()).unwrap();
+    let corpus = Corpus::load(&corpus_dir()).unwrap();
     let tools: std::collections::BTreeSet<&str> =
         corpus.output.iter().map(|o| o.tool.as_str()).collect();
     assert!(
@@ -41,7 +24,7 @@ fn the_reader_never_resolves_a_hint_to_a_wrong_value() {
     );
     let (mut right, mut open, mut wrong) = (0, 0, Vec::new());
     for o in &corpus.output {
-        let text = std::fs::read_to_string(dir.join(&o.file)).unwrap();
+        let text = corpus.text(o).unwrap();
         let candidates = read(&text);
         for (hint, &want) in &o.expect {
             match resolve(hint, &candidates) {
