@@ -97,7 +97,9 @@ pub(crate) fn choose(
     })
 }
 
-fn render(model: &Model, system: &str, user: &str) -> Result<String, LlmError> {
+/// The chat prompt of a system and a user message, in the model's own
+/// template (ChatML when the GGUF has none).
+pub(crate) fn render(model: &Model, system: &str, user: &str) -> Result<String, LlmError> {
     let prompt_err = |e: &dyn std::fmt::Display| LlmError::Prompt(e.to_string());
     let chat = [("system", system), ("user", user)]
         .into_iter()

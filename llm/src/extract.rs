@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_batch::LlamaBatch;
-use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate};
 use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;
 use llama_cpp_2::{LlamaStateSeqFlags, SeqState};
@@ -261,19 +260,7 @@ fn prompt_around_text(model: &Model, hints: &[String]) -> Result<(String, String
     let user = format!("Program output:\n```\n{TEXT_MARK}\n```\n{ask}");
     let system =
         "You copy metrics from program output into JSON. You never compute or invent numbers.";
-    let chat = [("system", system.to_owned()), ("user", user)]
-        .into_iter()
-        .map(|(role, content)| LlamaChatMessage::new(role.into(), content))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| prompt_err(&e))?;
-    let template = match model.llama.chat_template(None) {
-        Ok(t) => t,
-        Err(_) => LlamaChatTemplate::new("chatml").map_err(|e| prompt_err(&e))?,
-    };
-    let rendered = model
-        .llama
-        .apply_chat_template(&template, &chat, true)
-        .map_err(|e| prompt_err(&e))?;
+    let rendered = crate::choose::render(model, system, &user)?;
     let (prefix, suffix) = rendered
         .split_once(TEXT_MARK)
         .ok_or_else(|| prompt_err(&"the chat template dropped the text"))?;

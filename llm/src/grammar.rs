@@ -62,7 +62,7 @@ pub(crate) fn build(hints: &[String], numbers: &[&str]) -> Result<String, LlmErr
 }
 
 /// Rejects hints that would need escaping in JSON or GBNF.
-fn check_hint(hint: &str) -> Result<(), LlmError> {
+pub(crate) fn check_hint(hint: &str) -> Result<(), LlmError> {
     if hint.is_empty()
         || hint
             .chars()

@@ -45,13 +45,7 @@ pub fn extract(model: &Model, text: &str, hints: &[String]) -> Result<Extraction
     let lines: Vec<&str> = text.lines().collect();
     let mut how = Vec::new();
     for hint in hints {
-        if hint.is_empty()
-            || hint
-                .chars()
-                .any(|c| c == '"' || c == '\\' || c.is_control())
-        {
-            return Err(LlmError::InvalidHint(hint.clone()));
-        }
+        crate::grammar::check_hint(hint)?;
         match resolve(hint, &candidates) {
             Resolution::Found(c) => {
                 how.push(format!("{hint}: read {}", describe(&candidates[c])));

@@ -178,7 +178,7 @@ pub fn resolve(hint: &str, candidates: &[Candidate]) -> Resolution {
 fn fit(hint: &Hint, c: &Candidate) -> Option<Fit> {
     let unit = match (&hint.unit, &c.unit) {
         (Some(h), Some(u)) if h == u => true,
-        (Some(h), Some(u)) if !compatible(h, u) => return None,
+        (Some(_), Some(u)) if !multiplier(u) => return None,
         _ => false,
     };
     let mut have: Vec<&str> = c.tokens.iter().map(String::as_str).collect();
@@ -215,9 +215,10 @@ fn fit(hint: &Hint, c: &Candidate) -> Option<Fit> {
     })
 }
 
-/// Units that may still describe the same quantity (`k` beside `kb`): only
-/// an outright conflict (`ms` vs `us`) excludes a candidate.
-fn compatible(_h: &str, u: &str) -> bool {
+/// A one-letter unit (`k`, `M`) is a multiplier glued to the number
+/// (`64.6k`), which no hint unit contradicts; any other differing unit does
+/// (`ms` vs `us`).
+fn multiplier(u: &str) -> bool {
     // `k`, `M`: a multiplier glued to the number (`64.6k`), not a unit.
     u.len() == 1 && u != "b"
 }
