@@ -101,7 +101,8 @@ impl<'a> Ctx<'a> {
                 Message::Scheduler(s) => ctx.scheduler.push(s),
                 // Payload output is judged by its adapters, not here.
                 Message::Hello(h) => ctx.hello = Some(h),
-                Message::Log(_) | Message::Payload(_) => {}
+                // Samples are the timeline ([`crate::Timeline`]), not judged.
+                Message::Log(_) | Message::Payload(_) | Message::Sample(_) => {}
             }
         }
         ctx.phases.sort_by_key(|p| (p.at_ns, p.index));

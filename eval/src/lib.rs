@@ -43,6 +43,7 @@ mod render;
 mod stats;
 mod terminal_text;
 mod thresholds;
+mod timeline;
 mod verdict;
 
 #[cfg(test)]
@@ -52,6 +53,7 @@ pub use checks::{CheckResult, Detail, DetailKind, Measure, Status};
 pub use error::EvalError;
 pub use input::{Accel, RunInput, VmEnd};
 pub use thresholds::{Thresholds, MIN_RUN_RELATIVE_GAP_MS};
+pub use timeline::{Boundary, Tick, Timeline, TimelineWorker, MAX_TICKS};
 pub use verdict::{
     evaluate, evaluate_with, CgroupSummary, CustomMetric, Summary, Verdict, WorstGap, WorstSpread,
 };

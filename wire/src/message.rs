@@ -24,6 +24,34 @@ pub enum Message {
     Step(StepEvent),
     /// A payload finished (or was killed); its raw output for the host's adapters.
     Payload(PayloadResult),
+    /// A periodic sample of the run (every 100 ms or so): each live worker's
+    /// progress and CPU, each CPU's busy share. Together they are the run's
+    /// timeline, where gaps, migrations and starvation can be seen in time.
+    Sample(Sample),
+}
+
+/// The run at one moment, as the guest controller sampled it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    /// CLOCK_BOOTTIME in nanoseconds (the clock of [`PhaseEvent::at_ns`]).
+    pub at_ns: u64,
+    /// The scenario phase at that moment.
+    pub phase: u32,
+    /// Each live worker: its index, work units so far, the CPU it last ran on.
+    pub workers: Vec<WorkerSample>,
+    /// Each CPU's busy share since the previous sample, in permille (index = CPU).
+    pub cpu_busy_permille: Vec<u16>,
+}
+
+/// One worker in a [`Sample`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerSample {
+    /// The worker's index ([`WorkerReport::index`]).
+    pub index: u32,
+    /// Work units done since it started.
+    pub work_units: u64,
+    /// The CPU it was on at its latest progress checkpoint.
+    pub cpu: u32,
 }
 
 /// What the guest saw of itself at start-up.

@@ -5,6 +5,7 @@ mod cgroup;
 mod ops;
 mod payload;
 mod placement;
+mod sampler;
 mod scheduler;
 
 use std::collections::BTreeMap;
@@ -53,6 +54,7 @@ pub(crate) struct Run<'a> {
     phase: u32,
     rng: u64,
     payloads: Vec<payload::RunningPayload>,
+    sampler: sampler::Sampler,
 }
 
 /// Runs `scenario` under `launch` (or EEVDF) and sends every event over `wire`.
@@ -85,6 +87,7 @@ pub(crate) fn run(
         phase: 0,
         rng: 0x2545_F491_4F6C_DD1D,
         payloads: Vec::new(),
+        sampler: sampler::Sampler::new(Duration::from_millis(scenario.duration_ms)),
     };
     let mut pending = Vec::new();
     for c in &scenario.cgroups {
@@ -324,6 +327,13 @@ impl Run<'_> {
         loop {
             self.poll_workers();
             self.poll_payloads(wire);
+            let live = self
+                .workers
+                .iter()
+                .filter(|w| !w.reaped)
+                .map(|w| (w.slot as u32, w.slot));
+            self.sampler
+                .maybe_sample(&self.shared, self.phase, live, wire);
             if let Some(s) = sched.as_deref_mut() {
                 if let Some(ev) = s.check() {
                     wire.send(&Message::Scheduler(ev));

@@ -56,6 +56,7 @@ impl Checkpoint {
             self.last_cpu = cpu;
         }
         slot.mark_cpu(shared.phase(), cpu);
+        slot.last_cpu.store(cpu, Ordering::Relaxed);
         slot.work_units.fetch_add(units, Ordering::Relaxed);
         self.last_ns = now;
     }

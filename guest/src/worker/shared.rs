@@ -34,6 +34,8 @@ pub(crate) struct Slot {
     pub max_gap_cpu: AtomicU64,
     pub max_gap_at_ns: AtomicU64,
     pub migrations: AtomicU64,
+    /// The CPU of the latest checkpoint, for the controller's samples.
+    pub last_cpu: AtomicU32,
     pub run_delay_ns: AtomicU64,
     /// Scheduling-class samples: on sched_ext, off it, and undecidable.
     pub ext_on: AtomicU32,
