@@ -18,6 +18,8 @@ PKGS=(
   acpica-tools
   # llama.cpp build for the llm crate (llama-cpp-2: cmake + bindgen)
   cmake libclang-dev
+  # the HTML report test renders the report headless
+  chromium
 )
 
 missing=()

@@ -22,5 +22,19 @@ if [[ -z "$full" || "$full" != "$parts" ]]; then
   exit 1
 fi
 echo "test-example: $(echo "$full" | wc -l) cases; partitions 1/2 + 2/2 cover each exactly once"
+# Every case stores its run record (and its baseline's) in the shared store.
+ktstr="$root/target/debug/ktstr"
+stored() {
+  "$ktstr" results list origin=harness --json --results "$root/target/ktstr" |
+    python3 -c 'import json, sys; print(len(json.load(sys.stdin)))'
+}
+before="$(stored)"
 cargo nextest run --profile ci
+after="$(stored)"
+# 2 topologies + (record + baseline) + 1 + 1
+if (( after - before != 6 )); then
+  echo "test-example: expected 6 new harness run records in $root/target/ktstr, found $((after - before))" >&2
+  exit 1
+fi
+echo "test-example: 6 run records stored in $root/target/ktstr (ktstr results list origin=harness)"
 echo "test-example: JUnit in $PWD/target/nextest/ci/junit.xml"

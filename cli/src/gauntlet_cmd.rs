@@ -12,7 +12,9 @@ use ktstr_gauntlet::{
     scheduler_under_test, select, Durations, Execution, SchedulerUnderTest,
 };
 
-use ktstr_runner::{BackendChoice, BootKernel, Runner, RunnerOptions, SchedulerArg};
+use ktstr_runner::{
+    BackendChoice, BootKernel, ResultsDir, RunOrigin, Runner, RunnerOptions, SchedulerArg,
+};
 
 use crate::failure::{Failure, OrUsage, EXIT_FAILED};
 use crate::run_cmd;
@@ -56,6 +58,11 @@ pub(crate) struct GauntletArgs {
     /// Print the whole report as JSON (every cell) instead of the matrix.
     #[arg(long)]
     json: bool,
+    /// Also write JUnit XML: one case per cell (failures, errors, skips with reasons).
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    #[command(flatten)]
+    results: crate::results_cmd::ResultsArg,
 }
 
 /// A scheduler of the gauntlet: its binary and the profiles to run.
@@ -103,6 +110,8 @@ pub(crate) fn run(a: GauntletArgs) -> CmdResult {
         kernel: a.kernel.clone(),
         backend: a.backend,
         attach_timeout_s: a.attach_timeout,
+        results: ResultsDir::At(a.results.resolve()?),
+        origin: RunOrigin::Gauntlet,
         ..RunnerOptions::default()
     };
     for w in Runner::open(options.clone())?.warnings() {
@@ -145,6 +154,12 @@ pub(crate) fn run(a: GauntletArgs) -> CmdResult {
         eprintln!("warning: {e}");
     }
     let report = done.report;
+    if let Some(path) = &a.junit {
+        let xml = ktstr_gauntlet::junit(&report).map_err(Failure::failed)?;
+        std::fs::write(path, xml).map_err(|e| {
+            Failure::usage(anyhow!("cannot write JUnit to `{}`: {e}", path.display()))
+        })?;
+    }
     if a.json {
         crate::failure::print_json(&report)?;
     } else {

@@ -2,12 +2,14 @@
 
 mod bench_cmd;
 mod boot;
+mod compare_cmd;
 mod extract_cmd;
 mod failure;
 mod gauntlet_cmd;
 mod kernel_cmd;
 mod list_cmd;
 mod model_cmd;
+mod results_cmd;
 mod run_cmd;
 mod scheduler_cmd;
 mod topo_cmd;
@@ -47,6 +49,11 @@ enum Command {
     Calibrate(run_cmd::RunArgs),
     /// Run scenarios × topology presets × flag profiles × schedulers, within a budget.
     Gauntlet(gauntlet_cmd::GauntletArgs),
+    /// Is B better or worse than A? Runs both interleaved, or compares stored runs.
+    Compare(compare_cmd::CompareArgs),
+    /// The stored runs: list, show, import, reindex.
+    #[command(subcommand)]
+    Results(results_cmd::ResultsCommand),
     /// Benchmarks that boot VMs (harness overhead).
     #[command(subcommand)]
     Bench(bench_cmd::BenchCommand),
@@ -79,6 +86,8 @@ fn main() -> ExitCode {
         Command::Run(r) => run_cmd::run(r),
         Command::Calibrate(c) => run_cmd::calibrate(c),
         Command::Gauntlet(g) => gauntlet_cmd::run(g),
+        Command::Compare(c) => compare_cmd::run(c),
+        Command::Results(r) => results_cmd::run(r),
         Command::Bench(b) => bench_cmd::run(b),
         Command::Extract(e) => extract_cmd::run(e),
         Command::Model(m) => model_cmd::run(m),
@@ -92,3 +101,15 @@ fn main() -> ExitCode {
 
 /// Result of a command: an exit code, or a failure to report.
 pub(crate) type CmdResult = Result<ExitCode, Failure>;
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every subcommand's arguments are consistent (unique names, valid
+    /// defaults): clap checks this only when that subcommand is parsed.
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

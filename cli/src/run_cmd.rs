@@ -9,7 +9,9 @@ use anyhow::anyhow;
 use clap::Args;
 use ktstr_eval::Verdict;
 use ktstr_model::{catalog, Scenario, Topology};
-use ktstr_runner::{repeat, BackendChoice, RunRecord, Runner, RunnerOptions, SchedulerArg, EEVDF};
+use ktstr_runner::{
+    repeat, BackendChoice, ResultsDir, RunRecord, Runner, RunnerOptions, SchedulerArg, EEVDF,
+};
 
 use crate::failure::{Failure, OrUsage, EXIT_FAILED};
 use crate::CmdResult;
@@ -48,6 +50,18 @@ pub(crate) struct RunArgs {
     /// Print JSON instead of the human report.
     #[arg(long)]
     json: bool,
+    /// Also write JUnit XML: one case per run, a failed run a failure.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<std::path::PathBuf>,
+    /// Also write one self-contained HTML report: verdicts, per-worker progress over
+    /// time, CPU occupancy with the steps, wake-latency distributions.
+    #[arg(long, value_name = "FILE")]
+    html: Option<std::path::PathBuf>,
+    /// Do not store the run records.
+    #[arg(long)]
+    no_results: bool,
+    #[command(flatten)]
+    results: crate::results_cmd::ResultsArg,
 }
 
 /// What to print while the runs go.
@@ -163,9 +177,18 @@ pub(crate) fn run(a: RunArgs) -> CmdResult {
     let spread = repeat::summarise(records.iter().map(|r| {
         (
             &r.verdict,
-            durations.get(r.scenario.as_str()).copied().unwrap_or(1),
+            durations
+                .get(r.meta.scenario.as_str())
+                .copied()
+                .unwrap_or(1),
         )
     }));
+    if let Some(path) = &a.junit {
+        write_junit(path, "ktstr run", &records)?;
+    }
+    if let Some(path) = &a.html {
+        write_html(path, &records)?;
+    }
     if a.json && a.repeat > 1 {
         let out = serde_json::json!({ "runs": records, "repeat": spread });
         crate::failure::print_json(&out)?;
@@ -184,16 +207,54 @@ pub(crate) fn run(a: RunArgs) -> CmdResult {
     })
 }
 
+/// Writes `records` as JUnit XML to `path`.
+pub(crate) fn write_junit(path: &Path, name: &str, records: &[RunRecord]) -> Result<(), Failure> {
+    let stored: Vec<_> = records.iter().map(RunRecord::to_stored).collect();
+    let xml = ktstr_results::runs_junit(name, &stored).map_err(Failure::failed)?;
+    std::fs::write(path, xml)
+        .map_err(|e| Failure::usage(anyhow!("cannot write JUnit to `{}`: {e}", path.display())))
+}
+
+/// Writes `records` as an HTML report to `path`.
+fn write_html(path: &Path, records: &[RunRecord]) -> Result<(), Failure> {
+    let views: Vec<ktstr_report::RunView<'_>> = records
+        .iter()
+        .map(|r| ktstr_report::RunView {
+            meta: &r.meta,
+            passed: r.passed,
+            failure: r.failure.as_deref(),
+            verdict: &r.verdict,
+            timeline: r.timeline.as_ref(),
+        })
+        .collect();
+    let html = ktstr_report::runs_html("ktstr run", &views).map_err(Failure::failed)?;
+    std::fs::write(path, html).map_err(|e| {
+        Failure::usage(anyhow!(
+            "cannot write the HTML report to `{}`: {e}",
+            path.display()
+        ))
+    })
+}
+
 /// The runner for `a`'s kernel, backend and plugins; plugin warnings go to stderr.
 fn open_runner(a: &RunArgs) -> Result<Runner, Failure> {
+    let results = if a.no_results {
+        ResultsDir::Off
+    } else {
+        ResultsDir::At(a.results.resolve()?)
+    };
     let runner = Runner::open(RunnerOptions {
         kernel: a.kernel.clone(),
         backend: a.backend,
         plugins: a.plugins.clone(),
         memory_mib: a.memory,
         attach_timeout_s: a.attach_timeout,
+        results,
         ..RunnerOptions::default()
     })?;
+    if let Some(dir) = runner.results_dir() {
+        eprintln!("results: run records go to {}", dir.display());
+    }
     for w in runner.warnings() {
         eprintln!("warning: {w}");
     }
@@ -227,9 +288,9 @@ fn render_summary(records: &[RunRecord]) -> String {
         out.push_str(&format!(
             "  {}  {:<20} {:<16} {}  {:.1} s\n",
             if r.passed() { "PASS" } else { "FAIL" },
-            r.scenario,
-            r.scheduler,
-            r.topology,
+            r.meta.scenario,
+            r.meta.scheduler,
+            r.meta.topology,
             r.wall_ms / 1e3
         ));
     }
@@ -259,12 +320,24 @@ mod tests {
         });
         RunRecord {
             schema: ktstr_runner::RUN_RECORD_SCHEMA,
-            scenario: scenario.into(),
-            scheduler: scheduler.into(),
-            topology: "1n2l2c1t".into(),
-            backend: "qemu",
-            accel: "tcg".into(),
-            kernel: "52e228cb8f52".into(),
+            meta: ktstr_runner::RunMeta {
+                id: format!("20261202T140000Z-{scenario}"),
+                started_at: "2026-12-02T14:00:00Z".into(),
+                origin: ktstr_runner::RunOrigin::Run,
+                scenario: scenario.into(),
+                scheduler: scheduler.into(),
+                scheduler_build: Default::default(),
+                topology: "1n2l2c1t".into(),
+                backend: "qemu".into(),
+                accel: "tcg".into(),
+                kernel: "52e228cb8f52".into(),
+                kernel_build: Default::default(),
+                host: Default::default(),
+            },
+            passed: verdict.passed(),
+            failure: None,
+            metrics: Vec::new(),
+            timeline: None,
             wall_ms: 5234.0,
             boot_ms: Some(800.0),
             topology_mismatches: Vec::new(),

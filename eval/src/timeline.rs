@@ -35,6 +35,10 @@ pub struct TimelineWorker {
     pub cgroup: String,
     /// Its work type.
     pub work: String,
+    /// Its wake-up latencies (a bounded sample), µs; empty for work that
+    /// does not block.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wake_latencies_us: Vec<u32>,
 }
 
 /// One sample.
@@ -91,6 +95,11 @@ impl Timeline {
                     index: w.index,
                     cgroup: w.cgroup.clone(),
                     work: w.work.clone(),
+                    wake_latencies_us: w
+                        .wake_latencies_ns
+                        .iter()
+                        .map(|&ns| (ns / 1_000).min(u64::from(u32::MAX)) as u32)
+                        .collect(),
                 }),
                 _ => {}
             }

@@ -21,6 +21,7 @@
 mod cell;
 mod durations;
 mod exec;
+mod junit;
 mod matrix;
 mod plan;
 mod select;
@@ -29,6 +30,7 @@ mod setup;
 pub use cell::{Cell, CellOutcome, CellResult, CellStatus};
 pub use durations::{Durations, DurationsError};
 pub use exec::{execute, Executed, Execution, Progress};
+pub use junit::{junit, GauntletJunitError};
 pub use matrix::{render_matrix, GauntletReport};
 pub use plan::{plan, Plan, SchedulerUnderTest, Skipped};
 pub use select::{rank, select};

@@ -9,7 +9,7 @@ use std::sync::{Mutex, OnceLock};
 
 use ktstr_eval::DetailKind;
 use ktstr_model::{catalog, Scenario, Topology};
-use ktstr_runner::{BootKernel, GuestRuntime, Run, RunRecord};
+use ktstr_runner::{BootKernel, GuestRuntime, Run, RunOrigin, RunRecord};
 use libtest_mimic::{Arguments, Failed, Trial};
 
 /// A `#[ktstr::test]` as the macro registers it.
@@ -262,7 +262,9 @@ fn run_under(
     scenario: &Scenario,
     scheduler: Option<&str>,
 ) -> Result<RunRecord, String> {
-    let mut run = Run::new(scenario.clone()).guest_runtime(GuestRuntime::CurrentExe);
+    let mut run = Run::new(scenario.clone())
+        .guest_runtime(GuestRuntime::CurrentExe)
+        .origin(RunOrigin::Harness);
     if let Some(s) = scheduler {
         run = run.scheduler(s);
     }

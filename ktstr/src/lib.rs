@@ -36,6 +36,8 @@
 
 pub mod harness;
 
+/// A/B comparison of stored runs (what `ktstr compare` prints).
+pub use ktstr_compare as compare;
 pub use ktstr_eval::{CheckResult, Detail, DetailKind, Status, Thresholds, Verdict};
 pub use ktstr_guest::CustomWorker;
 pub use ktstr_macros::{test, worker};
@@ -43,9 +45,11 @@ pub use ktstr_model::{
     catalog, preset, presets, AffinityMode, CgroupSpec, CpusetSpec, Hold, MetricBound, Op, Policy,
     Preset, Scenario, ScenarioBuilder, Step, ThresholdOverrides, Topology, WorkType, WorkerGroup,
 };
+/// The results store every case's run record is written to (`target/ktstr`).
+pub use ktstr_results as results;
 pub use ktstr_runner::{
-    BackendChoice, GuestRuntime, PayloadReport, Run, RunError, RunRecord, Runner, RunnerOptions,
-    SchedulerArg, EEVDF, RUN_RECORD_SCHEMA,
+    BackendChoice, GuestRuntime, PayloadReport, ResultsDir, Run, RunError, RunMeta, RunMetric,
+    RunOrigin, RunRecord, Runner, RunnerOptions, SchedulerArg, EEVDF, RUN_RECORD_SCHEMA,
 };
 pub use ktstr_scheduler::{FlagDecl, SchedulerDecl, SchedulerSource};
 
@@ -79,7 +83,7 @@ pub fn expect_ratio_at_least(
     };
     Err(format!(
         "{what}: {a} under `{}` vs {b} under `{}` (baseline) is {got}, expected at least {ratio}x",
-        record.scheduler, baseline.scheduler
+        record.meta.scheduler, baseline.meta.scheduler
     ))
 }
 

@@ -88,6 +88,12 @@ pub enum RunError {
         /// How it ended.
         exit: String,
     },
+    /// The run record could not be stored, or the store not opened.
+    #[error("results store: {0}")]
+    Results(#[from] ktstr_results::ResultsError),
+    /// No results directory is known (no `$HOME`, no cargo project).
+    #[error("no results directory: set ${env} or pass one (`--results DIR`)", env = ktstr_results::RESULTS_ENV)]
+    NoResultsDir,
     /// The user pressed Ctrl-C; the VM was stopped and its files removed.
     #[error("interrupted; the VM was stopped and its files removed")]
     Interrupted,

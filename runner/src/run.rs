@@ -2,16 +2,21 @@
 //! library users.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
 
 use ktstr_adapters::AdapterRegistry;
 use ktstr_eval::{evaluate, RunInput};
 use ktstr_model::{GuestPlan, GuestTask, KernelDetectors, Scenario, SchedulerLaunch, Topology};
+use ktstr_results::{
+    file_sha256, git_commit_of, new_run_id, rfc3339, HostInfo, KernelBuild, ResultsStore, RunMeta,
+    RunOrigin, SchedulerBuild, RUN_RECORD_SCHEMA,
+};
 use ktstr_vmm::Backend;
 
 use crate::guest_image::GuestRuntime;
 use crate::llm_extract::{self, PluginExtractor};
-use crate::record::{vm_end, RunRecord, RUN_RECORD_SCHEMA};
+use crate::record::{self, vm_end, RunRecord};
 use crate::vm::{self, VmRequest};
 use crate::{payload_judge, payloads, BackendChoice, BootKernel, RunError, SchedulerArg};
 
@@ -37,6 +42,23 @@ pub struct RunnerOptions {
     pub memory_mib: Option<u32>,
     /// Seconds the scheduler may take to attach (`0`: [`DEFAULT_ATTACH_TIMEOUT_S`]).
     pub attach_timeout_s: u64,
+    /// Where run records are stored.
+    pub results: ResultsDir,
+    /// Who starts the runs (recorded in each run record).
+    pub origin: RunOrigin,
+}
+
+/// Where a [`Runner`] stores its run records.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ResultsDir {
+    /// [`ktstr_results::default_results_dir`]: `$KTSTR_RESULTS`, the cargo
+    /// target directory's `ktstr/`, else `$XDG_DATA_HOME/ktstr/results`.
+    #[default]
+    Default,
+    /// This directory.
+    At(PathBuf),
+    /// Nowhere: records are only returned.
+    Off,
 }
 
 /// The kernel, VM backend and output adapters, opened once and used for
@@ -47,6 +69,7 @@ pub struct Runner {
     registry: AdapterRegistry,
     options: RunnerOptions,
     warnings: Vec<String>,
+    store: Option<Mutex<ResultsStore>>,
 }
 
 impl Runner {
@@ -55,18 +78,37 @@ impl Runner {
     /// # Errors
     ///
     /// [`RunError::Kernel`] (no cached kernel, a bad id), [`RunError::Vm`]
-    /// (no backend), [`RunError::Plugin`] (a plugin asked for that does not load).
+    /// (no backend), [`RunError::Plugin`] (a plugin asked for that does not
+    /// load), [`RunError::Results`] / [`RunError::NoResultsDir`] (the results
+    /// store cannot be opened).
     pub fn open(options: RunnerOptions) -> Result<Self, RunError> {
         let kernel = BootKernel::resolve(options.kernel.as_deref())?;
         let backend = options.backend.open()?;
         let (registry, warnings) = crate::adapter_registry(&options.plugins)?;
+        let store = match &options.results {
+            ResultsDir::Off => None,
+            ResultsDir::At(dir) => Some(ResultsStore::open(dir)?),
+            ResultsDir::Default => Some(ResultsStore::open(
+                ktstr_results::default_results_dir().ok_or(RunError::NoResultsDir)?,
+            )?),
+        };
         Ok(Runner {
             kernel,
             backend,
             registry,
             options,
             warnings,
+            store: store.map(Mutex::new),
         })
+    }
+
+    /// The results directory records go to (`None`: [`ResultsDir::Off`]).
+    pub fn results_dir(&self) -> Option<PathBuf> {
+        let store = self.store.as_ref()?;
+        let guard = store
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Some(guard.dir().to_path_buf())
     }
 
     /// The kernel the runs boot.
@@ -101,8 +143,9 @@ impl Runner {
     ///
     /// A [`RunError`] when no verdict could be reached: a payload binary
     /// that does not exist, a guest image that cannot be built, a VM that
-    /// cannot start, Ctrl-C ([`RunError::Interrupted`]). A run that was
-    /// judged and failed is an `Ok` record that says so.
+    /// cannot start, Ctrl-C ([`RunError::Interrupted`]), a record that
+    /// cannot be stored ([`RunError::Results`]). A run that was judged and
+    /// failed is an `Ok` record that says so.
     pub fn run(
         &self,
         scenario: &Scenario,
@@ -112,6 +155,12 @@ impl Runner {
         let record = run_in_vm(self, scenario, scheduler, topology)?;
         if ktstr_vmm::stop_requested() {
             return Err(RunError::Interrupted);
+        }
+        if let Some(store) = &self.store {
+            let guard = store
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            guard.save(&record)?;
         }
         Ok(record)
     }
@@ -123,6 +172,7 @@ fn run_in_vm(
     sched: &SchedulerArg,
     topo: Topology,
 ) -> Result<RunRecord, RunError> {
+    let started = SystemTime::now();
     let attach_timeout_s = match runner.options.attach_timeout_s {
         0 => DEFAULT_ATTACH_TIMEOUT_S,
         s => s,
@@ -187,26 +237,64 @@ fn run_in_vm(
         &PluginExtractor::new(&runner.registry),
         llm_extract::wire_health(&res.outcome.wire),
     );
+    // A scheduler is only judged on the topology it was asked to run on.
+    let topology_mismatches = if res.hello.is_some() {
+        res.topology.mismatches
+    } else {
+        Vec::new()
+    };
+    let (passed, failure) = record::outcome(&verdict, &topology_mismatches, &judgement.reports);
     Ok(RunRecord {
         schema: RUN_RECORD_SCHEMA,
-        scenario: scenario.name.clone(),
-        scheduler: sched.label(),
-        topology: topo.to_string(),
-        backend: res.outcome.backend,
-        accel: res.outcome.accel.to_string(),
-        kernel: runner.kernel.id.clone(),
+        meta: RunMeta {
+            id: new_run_id(started, &scenario.name),
+            started_at: rfc3339(started),
+            origin: runner.options.origin,
+            scenario: scenario.name.clone(),
+            scheduler: sched.label(),
+            scheduler_build: scheduler_build(sched),
+            topology: topo.to_string(),
+            backend: res.outcome.backend.to_string(),
+            accel: res.outcome.accel.to_string(),
+            kernel: runner.kernel.id.clone(),
+            kernel_build: runner
+                .kernel
+                .resolved
+                .cached()
+                .map(|k| KernelBuild {
+                    version: Some(k.meta.version.clone()),
+                    config_sha256: Some(k.meta.fragment_sha256.clone()),
+                })
+                .unwrap_or_default(),
+            host: HostInfo::this_machine(),
+        },
+        passed,
+        failure,
         wall_ms: res.outcome.wall.as_secs_f64() * 1e3,
         boot_ms: res.hello.as_ref().map(|h| h.boot_ns as f64 / 1e6),
-        // A scheduler is only judged on the topology it was asked to run on.
-        topology_mismatches: if res.hello.is_some() {
-            res.topology.mismatches
-        } else {
-            Vec::new()
-        },
+        topology_mismatches,
+        metrics: record::run_metrics(&verdict, &judgement.reports, scenario),
+        timeline: ktstr_eval::Timeline::from_messages(&res.outcome.messages),
         verdict,
         payloads: judgement.reports,
         payload_findings: judgement.findings,
     })
+}
+
+/// Which scheduler binary a run used: name and crates.io version from its
+/// label (`scx_bpfland@1.1.4`), the binary's hash, its source tree's commit.
+fn scheduler_build(sched: &SchedulerArg) -> SchedulerBuild {
+    let (name, version) = match sched.name.split_once('@') {
+        Some((n, v)) => (n.to_string(), Some(v.to_string())),
+        None => (sched.name.clone(), None),
+    };
+    SchedulerBuild {
+        name,
+        args: sched.args.clone(),
+        version,
+        sha256: sched.host_path.as_deref().and_then(file_sha256),
+        commit: sched.host_path.as_deref().and_then(git_commit_of),
+    }
 }
 
 /// One run, built up and started in one expression: the library's front door.
@@ -294,6 +382,20 @@ impl Run {
     #[must_use]
     pub fn guest_runtime(mut self, runtime: GuestRuntime) -> Self {
         self.options.runtime = runtime;
+        self
+    }
+
+    /// Where the run record is stored (default: [`ResultsDir::Default`]).
+    #[must_use]
+    pub fn results(mut self, results: ResultsDir) -> Self {
+        self.options.results = results;
+        self
+    }
+
+    /// Who starts the run (the test harness says [`RunOrigin::Harness`]).
+    #[must_use]
+    pub fn origin(mut self, origin: RunOrigin) -> Self {
+        self.options.origin = origin;
         self
     }
 

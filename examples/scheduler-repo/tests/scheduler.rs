@@ -13,12 +13,16 @@ fn spinners_in_two_cgroups() -> Scenario {
         .build()
 }
 
-/// Host-side assertions: the catalog's `mixed` scenario under scx_simple
-/// against EEVDF as the baseline; the failure message carries both numbers.
-#[ktstr::test(scenario = "mixed", scheduler = "scx_simple", baseline = "eevdf")]
-fn mixed_work_keeps_up_with_eevdf(record: &RunRecord, baseline: &RunRecord) -> Result<(), String> {
+/// Host-side assertions: the catalog's `steady` scenario (CPU-bound
+/// spinners) under scx_simple against EEVDF as the baseline; the failure
+/// message carries both numbers. One run a side under TCG varies by up to
+/// ~30 % (and the nextest profile runs this case alone, so no other VM slows
+/// one side): the bound catches a scheduler that leaves CPUs idle, not a
+/// 10 % change — `ktstr compare --repeat 5` answers that.
+#[ktstr::test(scenario = "steady", scheduler = "scx_simple", baseline = "eevdf")]
+fn spinners_keep_up_with_eevdf(record: &RunRecord, baseline: &RunRecord) -> Result<(), String> {
     assert!(record.passed(), "{}", record.verdict.render_text());
-    expect_ratio_at_least("work units", record, baseline, 0.3, total_work_units)
+    expect_ratio_at_least("work units", record, baseline, 0.6, total_work_units)
 }
 
 /// An expected failure: scx_qmap stalling every second user thread must be

@@ -55,11 +55,7 @@ impl Sampler {
             .map(|(cpu, &(busy, total))| {
                 let (pb, pt) = self.prev.get(cpu).copied().unwrap_or((busy, total));
                 let (db, dt) = (busy.saturating_sub(pb), total.saturating_sub(pt));
-                if dt == 0 {
-                    0
-                } else {
-                    (db.min(dt) * 1000 / dt) as u16
-                }
+                (db.min(dt) * 1000).checked_div(dt).unwrap_or(0) as u16
             })
             .collect();
         self.prev = jiffies;
