@@ -157,6 +157,7 @@ fn drastically_shorter_slices_for_one_cgroup_are_a_regression() {
     let scenario = dir.path().join("oversubscribed.toml");
     std::fs::write(&scenario, OVERSUBSCRIBED).unwrap();
     let junit = dir.path().join("compare.xml");
+    let html = dir.path().join("compare.html");
     let results = dir.path().join("results");
     let (code, c, stderr) = run_json(&[
         "compare",
@@ -171,6 +172,8 @@ fn drastically_shorter_slices_for_one_cgroup_are_a_regression() {
         "--json",
         "--junit",
         junit.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
         "--results",
         results.to_str().unwrap(),
     ]);
@@ -179,6 +182,11 @@ fn drastically_shorter_slices_for_one_cgroup_are_a_regression() {
     assert!(
         regressed.iter().any(|m| m == "cgroup.a.work_units"),
         "{regressed:?}\n{c:#}"
+    );
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains("<figure class=\"plot comparison\"><svg")
+            && page.contains("cgroup.a.work_units")
     );
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert!(

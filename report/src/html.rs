@@ -129,7 +129,11 @@ pub fn runs_html(title: &str, runs: &[RunView<'_>]) -> Result<String, ReportErro
 }
 
 fn figure(body: &mut String, class: &str, svg: &str) {
-    let _ = writeln!(body, "<figure class=\"plot {class}\">{svg}</figure>");
+    let _ = writeln!(
+        body,
+        "<figure class=\"plot {class}\">{}</figure>",
+        svg.trim_end()
+    );
 }
 
 /// A report of a comparison: the headline, the table and the per-metric plot.
@@ -177,4 +181,114 @@ pub fn comparison_html(c: &Comparison) -> Result<String, ReportError> {
         &format!("ktstr compare: {} vs {}", c.a.label, c.b.label),
         &body,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ktstr_eval::{evaluate, Accel, RunInput, VmEnd};
+    use ktstr_wire::{Message, PhaseEvent, Sample, WorkerReport, WorkerSample};
+
+    fn meta() -> RunMeta {
+        RunMeta {
+            id: "20261202T140000Z-0a1b2c3d".into(),
+            started_at: "2026-12-02T14:00:00Z".into(),
+            origin: ktstr_results::RunOrigin::Run,
+            scenario: "steady".into(),
+            scheduler: "scx_simple".into(),
+            scheduler_build: Default::default(),
+            topology: "1n2l2c1t".into(),
+            backend: "qemu".into(),
+            accel: "tcg".into(),
+            kernel: "258dfc47bb81".into(),
+            kernel_build: Default::default(),
+            host: Default::default(),
+        }
+    }
+
+    fn messages() -> Vec<Message> {
+        let mut m = vec![Message::Phase(PhaseEvent {
+            index: 0,
+            at_ns: 1_000_000_000,
+            cpusets: vec![],
+            members: vec![],
+        })];
+        for i in 1..=10u64 {
+            m.push(Message::Sample(Sample {
+                at_ns: 1_000_000_000 + i * 100_000_000,
+                phase: 0,
+                workers: vec![WorkerSample {
+                    index: 0,
+                    work_units: i * 100,
+                    cpu: 1,
+                }],
+                cpu_busy_permille: vec![0, 1000],
+            }));
+        }
+        m.push(Message::Worker(WorkerReport {
+            cgroup: "a".into(),
+            work: "spin".into(),
+            ..Default::default()
+        }));
+        m
+    }
+
+    /// The page's text without the plots' SVG, for a snapshot.
+    fn without_svg(page: &str) -> String {
+        let mut out = String::new();
+        let mut rest = page;
+        while let Some(at) = rest.find("<svg") {
+            out.push_str(&rest[..at]);
+            out.push_str("[svg]");
+            let end = rest[at..].find("</svg>").map_or(rest.len(), |e| at + e + 6);
+            rest = &rest[end..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    #[test]
+    fn run_report_snapshot() {
+        let msgs = messages();
+        let verdict = evaluate(&RunInput {
+            scenario: ktstr_model::catalog::find("steady").unwrap(),
+            scheduler: "scx_simple".into(),
+            topology: "1n2l2c1t".into(),
+            accel: Accel::Tcg,
+            messages: msgs.clone(),
+            console: String::new(),
+            vm_exit: VmEnd::Completed,
+            wire_loss: None,
+        });
+        let timeline = Timeline::from_messages(&msgs).unwrap();
+        let m = meta();
+        let page = runs_html(
+            "ktstr run",
+            &[RunView {
+                meta: &m,
+                passed: false,
+                failure: Some("workers: 1 of 4 reported"),
+                verdict: &verdict,
+                timeline: Some(&timeline),
+            }],
+        )
+        .unwrap();
+        let text = without_svg(&page);
+        assert!(text.starts_with("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>ktstr run</title>"));
+        assert!(text.contains(
+            "<tr><td class=\"fail\">FAIL</td><td>steady</td><td>scx_simple</td><td>1n2l2c1t</td>\
+             <td><a href=\"#20261202T140000Z-0a1b2c3d\">20261202T140000Z-0a1b2c3d</a></td>\
+             <td>workers: 1 of 4 reported</td></tr>"
+        ), "{text}");
+        assert!(text.contains("<p>10 samples every 100 ms.</p>\n<figure class=\"plot progress\">[svg]</figure>\n<figure class=\"plot occupancy\">[svg]</figure>\n</section>"), "{text}");
+        assert_eq!(page.matches("<svg").count(), 2);
+    }
+
+    #[test]
+    fn html_is_escaped() {
+        assert_eq!(
+            escape("<a href=\"x\">&</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;"
+        );
+    }
 }
