@@ -182,6 +182,34 @@ fn kernel_cmdline(spec: &VmSpec, accel: Accel) -> String {
     words.join(" ")
 }
 
+/// The QEMU argument list (without the program name) `spec` would run with
+/// under `accel`, its files placed in `run_dir`: what the backend runs, for
+/// inspection and for tests that must not start a VM.
+///
+/// # Errors
+///
+/// [`VmError::Memory`] for a memory size or ring size QEMU cannot be given.
+pub fn qemu_command_line(
+    spec: &VmSpec,
+    accel: Accel,
+    run_dir: &Path,
+) -> Result<Vec<String>, VmError> {
+    let (ring, serial, scratch) = (
+        run_dir.join("ring"),
+        run_dir.join("serial-wire"),
+        run_dir.join("scratch.img"),
+    );
+    qemu_args(
+        spec,
+        accel,
+        &RunFiles {
+            ring: &ring,
+            serial_wire: &serial,
+            scratch: (spec.scratch_disk_mib > 0).then_some(scratch.as_path()),
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;

@@ -3,6 +3,7 @@
 mod args;
 mod run;
 
+pub use args::qemu_command_line;
 pub use run::RUN_DIR_ENV;
 
 use std::path::{Path, PathBuf};
