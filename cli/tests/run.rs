@@ -384,8 +384,38 @@ fn a_scheduler_that_unregisters_itself_from_bpf_fails() {
     assert_fault_caught("fault-bpf-exit", "scheduler", "unregistered from BPF");
 }
 
+/// A short soak: four VMs back to back leave no fd, thread, child or VM
+/// directory behind (`ktstr bench soak --runs 100` is the long version).
+fn a_short_soak_leaks_nothing() {
+    // Its own VM run directory: other tests' VMs run beside it.
+    let run_dir = tempfile::tempdir().unwrap();
+    let out = common::ktstr()
+        .args(["bench", "soak", "--runs", "4", "--every", "1", "--json"])
+        .env("KTSTR_RUN_DIR", run_dir.path())
+        .output()
+        .unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{r:#}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(r["runs"], 4);
+    assert_eq!(r["samples"].as_array().unwrap().len(), 5, "{r:#}");
+    assert!(r["fd_growth"].as_i64().unwrap() <= 0, "{r:#}");
+    assert!(r["thread_growth"].as_i64().unwrap() <= 0, "{r:#}");
+    let last = &r["samples"][4];
+    assert_eq!(
+        (last["children"].as_u64(), last["leftover_vm_dirs"].as_u64()),
+        (Some(0), Some(0)),
+        "{r:#}"
+    );
+}
+
 fn main() {
     common::main(common::cases![
+        [common::vm_missing] a_short_soak_leaks_nothing,
         [common::vm_missing] steady_passes_under_eevdf,
         [common::vm_missing] cpuset_swap_passes_under_scx_simple,
         [common::vm_missing] wake_pingpong_passes_under_scx_simple,

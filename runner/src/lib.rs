@@ -31,6 +31,7 @@ mod registry;
 pub mod repeat;
 mod run;
 mod scheduler;
+mod soak;
 mod vm;
 
 pub use backend::{BackendChoice, UnknownBackend};
@@ -46,4 +47,5 @@ pub use record::RunRecord;
 pub use registry::{adapter_registry, BUNDLED_PLUGINS};
 pub use run::{ResultsDir, Run, Runner, RunnerOptions, DEFAULT_ATTACH_TIMEOUT_S, DEFAULT_TOPOLOGY};
 pub use scheduler::{find_built, resolve as resolve_scheduler, resolve_decl, SchedulerArg, EEVDF};
+pub use soak::{soak, SoakReport, SoakSample};
 pub use vm::{default_memory, run as run_vm, VmRequest, VmResult};
