@@ -43,10 +43,7 @@ impl Failure {
 
     /// Prints `error: headline`, then each cause, and returns the exit code.
     pub(crate) fn report(self) -> ExitCode {
-        eprintln!("error: {}", self.error);
-        for cause in self.error.chain().skip(1) {
-            eprintln!("  caused by: {cause}");
-        }
+        eprint!("{}", render(&self.error));
         ExitCode::from(self.code)
     }
 }
@@ -61,6 +58,22 @@ impl From<ktstr_runner::RunError> for Failure {
             e => Failure::usage(e),
         }
     }
+}
+
+/// `error: headline` and a `caused by:` line for each cause the lines above
+/// do not already say (library errors often print their OS error in their
+/// own message and also hold it as their source).
+fn render(error: &anyhow::Error) -> String {
+    let mut said = error.to_string();
+    let mut out = format!("error: {said}\n");
+    for cause in error.chain().skip(1) {
+        let text = cause.to_string();
+        if !said.contains(&text) {
+            out.push_str(&format!("  caused by: {text}\n"));
+            said.push_str(&text);
+        }
+    }
+    out
 }
 
 /// Attaches "usage error" semantics to a result.
@@ -82,4 +95,32 @@ pub(crate) fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
         serde_json::to_string_pretty(value).map_err(Failure::failed)?
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("failed to open the ring: {source}")]
+    struct SaysItsSource {
+        #[source]
+        source: std::io::Error,
+    }
+
+    #[test]
+    fn a_cause_already_in_the_message_is_not_repeated() {
+        let io = std::io::Error::from_raw_os_error(libc::ENOENT);
+        let e = anyhow::Error::new(SaysItsSource { source: io });
+        assert_eq!(
+            render(&e),
+            "error: failed to open the ring: No such file or directory (os error 2)\n"
+        );
+        let e = anyhow::Error::new(std::io::Error::from_raw_os_error(libc::EACCES))
+            .context("cannot write the report");
+        assert_eq!(
+            render(&e),
+            "error: cannot write the report\n  caused by: Permission denied (os error 13)\n"
+        );
+    }
 }
