@@ -194,6 +194,9 @@ impl KernelCache {
             bzimage_bytes: fs::metadata(&bzimage)
                 .map_err(KernelError::io("inspect", &bzimage))?
                 .len(),
+            bzimage_sha256: Some(
+                crate::cache::file_sha256(&bzimage).map_err(KernelError::io("hash", &bzimage))?,
+            ),
             schedulers: SCHEDULERS.iter().map(|s| (*s).to_owned()).collect(),
             schedulers_sha256: schedulers_sha256(),
             patches: patches.iter().map(|p| p.name.to_owned()).collect(),
@@ -535,6 +538,7 @@ mod tests {
             scheduler_build_seconds: 0.0,
             created_unix: created,
             bzimage_bytes: 1,
+            bzimage_sha256: None,
             schedulers: vec!["scx_simple".to_owned()],
             schedulers_sha256: String::new(),
             patches: Vec::new(),

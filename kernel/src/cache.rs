@@ -45,6 +45,10 @@ pub struct KernelMeta {
     pub created_unix: u64,
     /// Size of `bzImage` in bytes.
     pub bzimage_bytes: u64,
+    /// SHA-256 of `bzImage` (entries built before it was recorded have none:
+    /// only their size is checked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bzimage_sha256: Option<String>,
     /// The scheduler binaries in the entry's `schedulers/` directory.
     pub schedulers: Vec<String>,
     /// SHA-256 of the scheduler list and the fault scheduler's sources they
@@ -55,6 +59,15 @@ pub struct KernelMeta {
     /// empty for a tree the user brought.
     #[serde(default)]
     pub patches: Vec<String>,
+}
+
+/// SHA-256 of a file, as hex.
+pub(crate) fn file_sha256(path: &Path) -> std::io::Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut f = fs::File::open(path)?;
+    let mut h = Sha256::new();
+    std::io::copy(&mut f, &mut h)?;
+    Ok(hex::encode(h.finalize()))
 }
 
 /// A kernel in the cache.
@@ -81,6 +94,42 @@ impl CachedKernel {
             dir: dir.to_owned(),
             meta,
         })
+    }
+
+    /// Checks the entry's `bzImage` against its metadata: the size always,
+    /// the SHA-256 where it was recorded. A truncated or corrupted image is
+    /// refused with the fix, never booted.
+    ///
+    /// # Errors
+    ///
+    /// [`KernelError::CorruptEntry`].
+    pub fn verify(&self) -> Result<(), KernelError> {
+        let image = self.bzimage();
+        let corrupt = |what: String| KernelError::CorruptEntry {
+            id: self.id.clone(),
+            what,
+        };
+        let len = fs::metadata(&image)
+            .map_err(|e| corrupt(format!("`{}` cannot be read: {e}", image.display())))?
+            .len();
+        if len != self.meta.bzimage_bytes {
+            return Err(corrupt(format!(
+                "`{}` is {len} bytes, its metadata says {}",
+                image.display(),
+                self.meta.bzimage_bytes
+            )));
+        }
+        if let Some(want) = &self.meta.bzimage_sha256 {
+            let got = file_sha256(&image)
+                .map_err(|e| corrupt(format!("`{}` cannot be read: {e}", image.display())))?;
+            if &got != want {
+                return Err(corrupt(format!(
+                    "`{}` has SHA-256 {got}, its metadata says {want}",
+                    image.display()
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// The compressed kernel image to boot.
@@ -383,6 +432,7 @@ pub(crate) mod tests {
             scheduler_build_seconds: 0.25,
             created_unix: created,
             bzimage_bytes: 4,
+            bzimage_sha256: None,
             schedulers: vec!["scx_simple".to_owned()],
             schedulers_sha256: crate::build::schedulers_sha256(),
             patches: Vec::new(),
@@ -396,6 +446,30 @@ pub(crate) mod tests {
             dir,
             meta,
         }
+    }
+
+    #[test]
+    fn a_damaged_image_is_refused_with_the_fix() {
+        let root = tempfile::tempdir().unwrap();
+        let cache = KernelCache::new(root.path().to_path_buf());
+        let mut k = fake_entry(&cache, "0123456789ab", 1);
+        k.verify().unwrap();
+        // Truncated: the size check catches it even without a recorded hash.
+        fs::write(k.bzimage(), b"fa").unwrap();
+        let e = cache.resolve(None).unwrap_err().to_string();
+        assert!(
+            e.contains("cached kernel 0123456789ab is damaged")
+                && e.contains("is 2 bytes, its metadata says 4"),
+            "{e}"
+        );
+        assert!(e.contains("ktstr kernel build --force"), "{e}");
+        // Same size, other bytes: the hash catches it.
+        fs::write(k.bzimage(), b"fake").unwrap();
+        k.meta.bzimage_sha256 = Some(file_sha256(&k.bzimage()).unwrap());
+        k.verify().unwrap();
+        fs::write(k.bzimage(), b"FAKE").unwrap();
+        let e = k.verify().unwrap_err().to_string();
+        assert!(e.contains("has SHA-256"), "{e}");
     }
 
     #[test]

@@ -153,6 +153,14 @@ pub enum KernelError {
         config: PathBuf,
     },
 
+    /// A cached kernel's image does not match its metadata (truncated, corrupted).
+    #[error("cached kernel {id} is damaged: {what}\nhint: rebuild it with `ktstr kernel build --force` (or remove it with `ktstr kernel clean {id}`)")]
+    CorruptEntry {
+        /// The cache id.
+        id: String,
+        /// What does not match.
+        what: String,
+    },
     /// A cache entry's `meta.json` is unreadable.
     #[error(
         "failed to parse kernel metadata `{}`\nhint: remove the entry with `ktstr kernel clean ID`",

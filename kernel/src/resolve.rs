@@ -71,19 +71,25 @@ impl KernelCache {
     /// [`KernelError::ImageMissing`] / [`KernelError::NotAKernelImage`] for a
     /// bad path; [`KernelError::NoSchedExt`] if the config beside the image
     /// lacks `CONFIG_SCHED_CLASS_EXT=y`; [`KernelError::UnknownKernel`] /
-    /// [`KernelError::AmbiguousKernel`] for a bad id prefix.
+    /// [`KernelError::AmbiguousKernel`] for a bad id prefix;
+    /// [`KernelError::CorruptEntry`] for a cached image that does not match
+    /// its metadata.
     pub fn resolve(&self, spec: Option<&str>) -> Result<ResolvedKernel, KernelError> {
+        // A cached entry is checked before it is handed out: a damaged image
+        // is refused with the fix, never booted.
+        let checked = |k: crate::CachedKernel| -> Result<ResolvedKernel, KernelError> {
+            k.verify()?;
+            Ok(ResolvedKernel::Cached(Box::new(k)))
+        };
         let Some(spec) = spec else {
-            return self.latest().map(|k| ResolvedKernel::Cached(Box::new(k)));
+            return checked(self.latest()?);
         };
         let path = Path::new(spec);
         if let (false, Ok(flavor)) = (path.exists(), spec.parse::<crate::Flavor>()) {
-            return self
-                .latest_of(flavor)
-                .map(|k| ResolvedKernel::Cached(Box::new(k)));
+            return checked(self.latest_of(flavor)?);
         }
         if !path.exists() && !spec.contains('/') {
-            return self.get(spec).map(|k| ResolvedKernel::Cached(Box::new(k)));
+            return checked(self.get(spec)?);
         }
         let image = image_in(path);
         check_kernel_image(&image)?;
