@@ -16,7 +16,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
 use crate::{Filter, ResultsError, StoredRun};
@@ -248,28 +248,33 @@ impl ResultsStore {
 
     fn prepare_index(&mut self) -> Result<(), ResultsError> {
         let index_err = ResultsError::index(self.index_path());
-        let version: i64 = self
+        // Two processes may open a new store at once: the write lock taken
+        // up front makes one create the tables while the other waits, then
+        // finds them made.
+        let tx = self
             .index
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&index_err)?;
+        let version: i64 = tx
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(&index_err)?;
         if version != INDEX_VERSION {
-            self.index
-                .execute_batch(
-                    "DROP TABLE IF EXISTS metrics; DROP TABLE IF EXISTS runs;
-                     CREATE TABLE runs (
-                        id TEXT PRIMARY KEY, started_at TEXT NOT NULL, scenario TEXT NOT NULL,
-                        scheduler TEXT NOT NULL, topology TEXT NOT NULL, kernel TEXT NOT NULL,
-                        passed INTEGER NOT NULL, file TEXT NOT NULL, summary TEXT NOT NULL);
-                     CREATE INDEX runs_by_scenario ON runs (scenario, scheduler);
-                     CREATE TABLE metrics (
-                        run_id TEXT NOT NULL REFERENCES runs(id), name TEXT NOT NULL,
-                        value REAL NOT NULL, unit TEXT, PRIMARY KEY (run_id, name));",
-                )
-                .map_err(&index_err)?;
-            self.index
-                .pragma_update(None, "user_version", INDEX_VERSION)
+            tx.execute_batch(
+                "DROP TABLE IF EXISTS metrics; DROP TABLE IF EXISTS runs;
+                 CREATE TABLE runs (
+                    id TEXT PRIMARY KEY, started_at TEXT NOT NULL, scenario TEXT NOT NULL,
+                    scheduler TEXT NOT NULL, topology TEXT NOT NULL, kernel TEXT NOT NULL,
+                    passed INTEGER NOT NULL, file TEXT NOT NULL, summary TEXT NOT NULL);
+                 CREATE INDEX runs_by_scenario ON runs (scenario, scheduler);
+                 CREATE TABLE metrics (
+                    run_id TEXT NOT NULL REFERENCES runs(id), name TEXT NOT NULL,
+                    value REAL NOT NULL, unit TEXT, PRIMARY KEY (run_id, name));",
+            )
+            .map_err(&index_err)?;
+            tx.pragma_update(None, "user_version", INDEX_VERSION)
                 .map_err(&index_err)?;
         }
+        tx.commit().map_err(&index_err)?;
         Ok(())
     }
 

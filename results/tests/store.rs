@@ -213,3 +213,32 @@ fn records_of_another_schema_are_refused_with_the_reason() {
     let e = store.save(&bad).unwrap_err().to_string();
     assert!(e.contains("is not letters, digits"), "{e}");
 }
+
+#[test]
+fn many_processes_opening_a_new_store_at_once_all_succeed() {
+    // Threads stand in for processes: each has its own SQLite connection,
+    // as two ktstr processes do.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    let handles: Vec<_> = (0..8)
+        .map(|i| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let store = ResultsStore::open(&path).unwrap();
+                store
+                    .save(&run(
+                        &format!("20261202T14{i:02}00Z-aaaa00{i:02}"),
+                        "scx_simple",
+                        "steady",
+                        true,
+                        1.0,
+                    ))
+                    .unwrap();
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    assert_eq!(ResultsStore::open(&path).unwrap().count().unwrap(), 8);
+}
