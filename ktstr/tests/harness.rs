@@ -68,6 +68,37 @@ fn a_metric_outside_its_bound_fails_the_run() -> Scenario {
     counting(1e15)
 }
 
+/// A worker that allocates (and touches) memory without bound, and offers
+/// itself to the OOM killer first.
+#[ktstr::worker]
+fn memory_hog(w: &mut ktstr::CustomWorker) {
+    let _ = std::fs::write("/proc/self/oom_score_adj", "1000");
+    let mut held: Vec<Vec<u8>> = Vec::new();
+    while !w.stopped() {
+        held.push(vec![1u8; 8 << 20]);
+        w.tick(1);
+    }
+}
+
+/// The guest running out of memory: the kernel kills the hog, the run is
+/// still judged (the other cgroup's spinner reports) and fails on the death.
+/// 256 MiB fill in about 2 s here under TCG; the run lasts 8 s.
+#[ktstr::test(expect_fail = "worker_died", memory_mib = 256)]
+fn a_worker_that_exhausts_guest_memory_is_reported_dead() -> Scenario {
+    Scenario::builder("harness-oom")
+        .duration_ms(8000)
+        .cgroup("hog", |c| {
+            c.workers(
+                1,
+                WorkType::Custom {
+                    name: "memory_hog".into(),
+                },
+            )
+        })
+        .cgroup("calm", |c| c.workers(1, WorkType::Spin))
+        .build()
+}
+
 fn main() {
     ktstr::harness::main();
 }
