@@ -102,18 +102,11 @@ pub(crate) fn run(a: CompareArgs) -> CmdResult {
     let comparison = Comparison::new((&a.a, &runs_a), (&a.b, &runs_b), gate);
     if let Some(path) = &a.junit {
         let xml = ktstr_compare::junit(&comparison).map_err(Failure::failed)?;
-        std::fs::write(path, xml).map_err(|e| {
-            Failure::usage(anyhow!("cannot write JUnit to `{}`: {e}", path.display()))
-        })?;
+        crate::failure::write_report(path, "JUnit", &xml)?;
     }
     if let Some(path) = &a.html {
         let html = ktstr_report::comparison_html(&comparison).map_err(Failure::failed)?;
-        std::fs::write(path, html).map_err(|e| {
-            Failure::usage(anyhow!(
-                "cannot write the HTML report to `{}`: {e}",
-                path.display()
-            ))
-        })?;
+        crate::failure::write_report(path, "the HTML report", &html)?;
     }
     if a.json {
         crate::failure::print_json(&comparison)?;

@@ -88,6 +88,17 @@ impl<T, E: Into<anyhow::Error>> OrUsage<T> for Result<T, E> {
     }
 }
 
+/// Writes a report (`what`: `JUnit`, `the HTML report`) to `path`; a path
+/// that cannot be written is a usage error naming it.
+pub(crate) fn write_report(path: &std::path::Path, what: &str, text: &str) -> Result<(), Failure> {
+    std::fs::write(path, text).map_err(|e| {
+        Failure::usage(anyhow::anyhow!(
+            "cannot write {what} to `{}`: {e}",
+            path.display()
+        ))
+    })
+}
+
 /// Prints `value` as pretty JSON on standard output (the `--json` of every command).
 pub(crate) fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
     println!(

@@ -156,9 +156,7 @@ pub(crate) fn run(a: GauntletArgs) -> CmdResult {
     let report = done.report;
     if let Some(path) = &a.junit {
         let xml = ktstr_gauntlet::junit(&report).map_err(Failure::failed)?;
-        std::fs::write(path, xml).map_err(|e| {
-            Failure::usage(anyhow!("cannot write JUnit to `{}`: {e}", path.display()))
-        })?;
+        crate::failure::write_report(path, "JUnit", &xml)?;
     }
     if a.json {
         crate::failure::print_json(&report)?;

@@ -211,8 +211,7 @@ pub(crate) fn run(a: RunArgs) -> CmdResult {
 pub(crate) fn write_junit(path: &Path, name: &str, records: &[RunRecord]) -> Result<(), Failure> {
     let stored: Vec<_> = records.iter().map(RunRecord::to_stored).collect();
     let xml = ktstr_results::runs_junit(name, &stored).map_err(Failure::failed)?;
-    std::fs::write(path, xml)
-        .map_err(|e| Failure::usage(anyhow!("cannot write JUnit to `{}`: {e}", path.display())))
+    crate::failure::write_report(path, "JUnit", &xml)
 }
 
 /// Writes `records` as an HTML report to `path`.
@@ -228,12 +227,7 @@ fn write_html(path: &Path, records: &[RunRecord]) -> Result<(), Failure> {
         })
         .collect();
     let html = ktstr_report::runs_html("ktstr run", &views).map_err(Failure::failed)?;
-    std::fs::write(path, html).map_err(|e| {
-        Failure::usage(anyhow!(
-            "cannot write the HTML report to `{}`: {e}",
-            path.display()
-        ))
-    })
+    crate::failure::write_report(path, "the HTML report", &html)
 }
 
 /// The runner for `a`'s kernel, backend and plugins; plugin warnings go to stderr.

@@ -197,8 +197,8 @@ impl RunMetric {
 
 /// A new run id for a run that started at `started`: the UTC time to the
 /// second, then 8 hex digits of a hash over the time in nanoseconds, the
-/// process id, a per-process counter and `salt` (the scenario, say), so runs
-/// from many machines and processes do not collide.
+/// process id, a per-process counter and `salt` (host name and scenario,
+/// say), so runs from many machines and processes do not collide.
 pub fn new_run_id(started: SystemTime, salt: &str) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let nanos = started
@@ -208,7 +208,6 @@ pub fn new_run_id(started: SystemTime, salt: &str) -> String {
     h.update(nanos.to_le_bytes());
     h.update(std::process::id().to_le_bytes());
     h.update(COUNTER.fetch_add(1, Ordering::Relaxed).to_le_bytes());
-    h.update(HostInfo::this_machine().hostname.as_bytes());
     h.update(salt.as_bytes());
     let digest = hex::encode(&h.finalize()[..4]);
     let stamp: String = rfc3339(started)
@@ -262,7 +261,7 @@ mod tests {
     use std::time::Duration;
 
     #[test]
-    fn run_ids_are_time_ordered_and_distinct() {
+    fn run_ids_carry_their_start_time_and_are_distinct() {
         let t = UNIX_EPOCH + Duration::from_secs(1_764_683_701);
         let a = new_run_id(t, "steady");
         let b = new_run_id(t, "steady");

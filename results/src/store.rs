@@ -235,11 +235,7 @@ impl ResultsStore {
             .execute_batch("DELETE FROM metrics; DELETE FROM runs;")
             .map_err(&index_err)?;
         let rejected = self.sync()?;
-        let n: i64 = self
-            .index
-            .query_row("SELECT count(*) FROM runs", [], |r| r.get(0))
-            .map_err(&index_err)?;
-        Ok((n as usize, rejected))
+        Ok((self.count()?, rejected))
     }
 
     fn index_path(&self) -> PathBuf {

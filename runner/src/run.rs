@@ -244,10 +244,11 @@ fn run_in_vm(
         Vec::new()
     };
     let (passed, failure) = record::outcome(&verdict, &topology_mismatches, &judgement.reports);
+    let host = HostInfo::this_machine();
     Ok(RunRecord {
         schema: RUN_RECORD_SCHEMA,
         meta: RunMeta {
-            id: new_run_id(started, &scenario.name),
+            id: new_run_id(started, &format!("{}/{}", host.hostname, scenario.name)),
             started_at: rfc3339(started),
             origin: runner.options.origin,
             scenario: scenario.name.clone(),
@@ -266,7 +267,7 @@ fn run_in_vm(
                     config_sha256: Some(k.meta.fragment_sha256.clone()),
                 })
                 .unwrap_or_default(),
-            host: HostInfo::this_machine(),
+            host,
         },
         passed,
         failure,

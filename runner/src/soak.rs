@@ -2,7 +2,7 @@
 //! (`ktstr bench soak`): open file descriptors, threads, resident memory,
 //! child processes, and files left in the VM run directory.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ktstr_model::{Scenario, Topology, WorkType};
 use serde::Serialize;
@@ -82,7 +82,7 @@ pub fn soak(
         ..options
     })?;
     let sched = runner.scheduler(crate::EEVDF)?;
-    let run_dir = vm_run_dir();
+    let run_dir = ktstr_vmm::vm_run_base();
     let mut samples = vec![sample(0, &run_dir)];
     each(&samples[0]);
     let mut failed_runs = 0;
@@ -114,15 +114,6 @@ pub fn soak(
         rss_growth_mib: last.rss_mib - first.rss_mib,
         samples,
     })
-}
-
-/// Where the QEMU backend puts each VM's private directory.
-fn vm_run_dir() -> PathBuf {
-    match std::env::var_os(ktstr_vmm::RUN_DIR_ENV) {
-        Some(d) => d.into(),
-        None if Path::new("/dev/shm").is_dir() => "/dev/shm".into(),
-        None => std::env::temp_dir(),
-    }
 }
 
 fn sample(after_runs: u32, run_dir: &Path) -> SoakSample {

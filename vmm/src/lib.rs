@@ -32,5 +32,5 @@ pub use backend::{Backend, VmOutcome, VmSpec, WireStats, GUEST_WIRE_ARG};
 pub use console::Console;
 pub use error::VmError;
 pub use exit::{classify, VmExit};
-pub use qemu::{qemu_command_line, QemuBackend, RUN_DIR_ENV};
+pub use qemu::{qemu_command_line, vm_run_base, QemuBackend, RUN_DIR_ENV};
 pub use stop::{request_stop, stop_requested};

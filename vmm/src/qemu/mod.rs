@@ -4,7 +4,7 @@ mod args;
 mod run;
 
 pub use args::qemu_command_line;
-pub use run::RUN_DIR_ENV;
+pub use run::{vm_run_base, RUN_DIR_ENV};
 
 use std::path::{Path, PathBuf};
 

@@ -3,7 +3,7 @@
 use std::fs::File;
 use std::io::Read;
 use std::os::unix::process::CommandExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -22,6 +22,17 @@ const POLL: Duration = Duration::from_millis(5);
 pub const RUN_DIR_ENV: &str = "KTSTR_RUN_DIR";
 /// QEMU's own error output kept for a failed start.
 const STDERR_KEEP: usize = 16 << 10;
+
+/// Where each VM's private `ktstr-vm-*` directory is made: `$KTSTR_RUN_DIR`,
+/// else `/dev/shm` (the ring stays in memory), else the temp directory.
+pub fn vm_run_base() -> PathBuf {
+    let shm = Path::new("/dev/shm");
+    match std::env::var_os(RUN_DIR_ENV) {
+        Some(dir) => dir.into(),
+        None if shm.is_dir() => shm.to_path_buf(),
+        None => std::env::temp_dir(),
+    }
+}
 
 /// Kills and reaps QEMU if the run ends early (error, panic, unwinding).
 struct ChildGuard(Option<Child>);
@@ -74,14 +85,8 @@ pub(super) fn run(
     if !spec.initramfs.is_file() {
         return Err(VmError::InitramfsMissing(spec.initramfs.clone()));
     }
-    // Private directory, removed on every return path by TempDir's drop. /dev/shm
-    // keeps the ring in memory.
-    let shm = Path::new("/dev/shm");
-    let base = match std::env::var_os(RUN_DIR_ENV) {
-        Some(dir) => dir.into(),
-        None if shm.is_dir() => shm.to_path_buf(),
-        None => std::env::temp_dir(),
-    };
+    // Private directory, removed on every return path by TempDir's drop.
+    let base = vm_run_base();
     let dir = tempfile::Builder::new()
         .prefix("ktstr-vm-")
         .tempdir_in(&base)
