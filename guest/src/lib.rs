@@ -13,6 +13,7 @@
 #![deny(missing_docs)]
 
 mod clock;
+mod error;
 mod kmsg;
 mod mounts;
 mod power;

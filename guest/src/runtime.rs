@@ -3,6 +3,7 @@
 use ktstr_model::{GuestPlan, GuestTask, PLAN_PATH};
 use ktstr_wire::{Done, Hello, LogLine, Message, ObservedDetectors};
 
+use crate::error::{error_chain, GuestError};
 use crate::{boottime_ns, mounts, observe_topology, power, WireOut};
 
 /// Runs the guest runtime and powers the VM off. Never returns.
@@ -15,7 +16,9 @@ pub fn run_as_init() -> ! {
         .unwrap_or("ivshmem")
         .to_string();
     let (mut wire, notes) = WireOut::open(&wire_kind);
-    let error = run(&mut wire, mount_errors.into_iter().chain(notes).collect()).err();
+    let error = run(&mut wire, mount_errors.into_iter().chain(notes).collect())
+        .err()
+        .map(|e| error_chain(&e));
     if let Some(e) = &error {
         eprintln!("ktstr-guest: {e}");
     }
@@ -28,7 +31,7 @@ pub fn run_as_init() -> ! {
     power::power_off()
 }
 
-fn run(wire: &mut WireOut, notes: Vec<String>) -> Result<(), String> {
+fn run(wire: &mut WireOut, notes: Vec<String>) -> Result<(), GuestError> {
     let hello = Hello {
         kernel_release: kernel_release(),
         boot_ns: boottime_ns(),
@@ -46,9 +49,11 @@ fn run(wire: &mut WireOut, notes: Vec<String>) -> Result<(), String> {
             text,
         }));
     }
-    let bytes = std::fs::read(PLAN_PATH)
-        .map_err(|e| format!("failed to read the plan `{PLAN_PATH}`: {e}"))?;
-    let plan = GuestPlan::from_bytes(&bytes).map_err(|e| format!("failed to decode the plan `{PLAN_PATH}`: {e} (host and guest built from different versions?)"))?;
+    let bytes = std::fs::read(PLAN_PATH).map_err(GuestError::file("read the plan", PLAN_PATH))?;
+    let plan = GuestPlan::from_bytes(&bytes).map_err(|e| GuestError::DecodePlan {
+        path: PLAN_PATH,
+        source: e.into(),
+    })?;
     match &plan.task {
         GuestTask::Boot => Ok(()),
         GuestTask::Scenario {

@@ -2,11 +2,14 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
-use std::os::fd::AsRawFd;
+use std::os::fd::AsFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use ktstr_wire::{encode, Message, RingWriter};
+
+use crate::error::{error_chain, GuestError};
+use crate::sys::{self, Mapping};
 
 /// ivshmem's PCI ids (Red Hat, Inter-VM shared memory).
 const IVSHMEM_VENDOR: &str = "0x1af4";
@@ -51,17 +54,27 @@ impl WireOut {
                         notes,
                     )
                 }
-                Err(e) => notes.push(format!("ring unavailable, using serial: {e}")),
+                Err(e) => notes.push(format!(
+                    "ring unavailable, using serial: {}",
+                    error_chain(&e)
+                )),
             }
         }
         match open_serial(Path::new("/dev/ttyS1")) {
-            Ok(f) => (
-                WireOut {
-                    sink: Sink::Serial(f),
-                    dropped: 0,
-                },
-                notes,
-            ),
+            Ok((f, raw)) => {
+                if let Err(e) = raw {
+                    notes.push(format!(
+                        "serial wire not in raw mode, frames may be damaged: {e}"
+                    ));
+                }
+                (
+                    WireOut {
+                        sink: Sink::Serial(f),
+                        dropped: 0,
+                    },
+                    notes,
+                )
+            }
             Err(e) => {
                 notes.push(format!("serial wire unavailable: {e}"));
                 (
@@ -108,37 +121,56 @@ impl WireOut {
 }
 
 /// Finds the ivshmem device and maps its shared-memory BAR.
-fn open_ring() -> Result<(RingWriter, Mapping), String> {
-    let bar = find_ivshmem(Path::new("/sys/bus/pci/devices")).ok_or("no ivshmem PCI device")?;
+fn open_ring() -> Result<(RingWriter, Mapping), GuestError> {
+    let bar = find_ivshmem(Path::new("/sys/bus/pci/devices")).ok_or(GuestError::NoIvshmem)?;
     let file = OpenOptions::new()
         .read(true)
         .write(true)
         .custom_flags(libc::O_SYNC)
         .open(&bar)
-        .map_err(|e| format!("open {}: {e}", bar.display()))?;
-    let len = file.metadata().map_err(|e| e.to_string())?.len() as usize;
-    let map = Mapping::new(&file, 0, len).map_err(|e| format!("map {}: {e}", bar.display()))?;
-    // SAFETY: the mapping is valid for `len` bytes and is moved into the same
-    // `Sink::Ring` as the writer, so it outlives every use of the writer.
-    let writer = unsafe { RingWriter::init(map.ptr, map.len) }.map_err(|e| e.to_string())?;
-    Ok((writer, map))
+        .map_err(GuestError::file("open", &bar))?;
+    let len = file
+        .metadata()
+        .map_err(GuestError::file("read the size of", &bar))?
+        .len();
+    map_ring(&file, &bar, 0, len)
 }
 
 /// Maps the ring region `ADDR,LEN` (hex or decimal) of physical memory.
-fn open_mem_ring(region: &str) -> Result<(RingWriter, Mapping), String> {
-    let (addr, len) = parse_region(region)
-        .ok_or_else(|| format!("bad ring region `{region}` (want ADDR,LEN)"))?;
+fn open_mem_ring(region: &str) -> Result<(RingWriter, Mapping), GuestError> {
+    let (addr, len) = parse_region(region).ok_or_else(|| GuestError::RingRegion {
+        region: region.to_string(),
+    })?;
+    let path = Path::new("/dev/mem");
     let file = OpenOptions::new()
         .read(true)
         .write(true)
         .custom_flags(libc::O_SYNC)
-        .open("/dev/mem")
-        .map_err(|e| format!("open /dev/mem: {e}"))?;
-    let map = Mapping::new(&file, addr, len as usize)
-        .map_err(|e| format!("map {len} bytes of /dev/mem at {addr:#x}: {e}"))?;
-    // SAFETY: as in `open_ring`: the mapping lives in the same sink as the writer.
-    let writer = unsafe { RingWriter::init(map.ptr, map.len) }.map_err(|e| e.to_string())?;
-    Ok((writer, map))
+        .open(path)
+        .map_err(GuestError::file("open", path))?;
+    map_ring(&file, path, addr, len)
+}
+
+/// Maps `len` bytes of `file` at `offset` and sets a ring up in them.
+fn map_ring(
+    file: &File,
+    path: &Path,
+    offset: u64,
+    len: u64,
+) -> Result<(RingWriter, Mapping), GuestError> {
+    let map_err = |source| GuestError::RingMap {
+        path: path.to_path_buf(),
+        offset,
+        len,
+        source,
+    };
+    let bytes = usize::try_from(len)
+        .map_err(|_| map_err(std::io::Error::from(std::io::ErrorKind::InvalidInput)))?;
+    let map = Mapping::shared_file(file, offset, bytes).map_err(map_err)?;
+    // SAFETY: the mapping is valid for `len` bytes and is moved into the same
+    // `Sink::Ring` as the writer, so it outlives every use of the writer.
+    let writer = unsafe { RingWriter::init(map.as_ptr(), map.len()) };
+    Ok((writer.map_err(GuestError::RingInit)?, map))
 }
 
 fn parse_region(region: &str) -> Option<(u64, u64)> {
@@ -167,61 +199,16 @@ fn find_ivshmem(devices: &Path) -> Option<PathBuf> {
         .map(|p| p.join(IVSHMEM_BAR))
 }
 
-/// Opens a serial port in raw mode so frame bytes pass unaltered (no `\n` → `\r\n`).
-fn open_serial(path: &Path) -> std::io::Result<File> {
+/// Opens a serial port and puts it in raw mode so frame bytes pass unaltered
+/// (no `\n` → `\r\n`); a port that stays cooked is still returned, with why.
+fn open_serial(path: &Path) -> std::io::Result<(File, std::io::Result<()>)> {
     let f = OpenOptions::new()
         .read(true)
         .write(true)
         .custom_flags(libc::O_NOCTTY)
         .open(path)?;
-    // SAFETY: termios is plain data; tcgetattr/tcsetattr read and write the local
-    // struct for an fd we own.
-    unsafe {
-        let mut t: libc::termios = std::mem::zeroed();
-        if libc::tcgetattr(f.as_raw_fd(), &mut t) == 0 {
-            libc::cfmakeraw(&mut t);
-            libc::tcsetattr(f.as_raw_fd(), libc::TCSANOW, &t);
-        }
-    }
-    Ok(f)
-}
-
-/// A shared mapping of a device BAR or of physical memory, unmapped on drop.
-struct Mapping {
-    ptr: *mut u8,
-    len: usize,
-}
-
-impl Mapping {
-    fn new(file: &File, offset: u64, len: usize) -> std::io::Result<Self> {
-        let offset = libc::off_t::try_from(offset)
-            .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
-        // SAFETY: a new mapping at a kernel-chosen address, aliasing no Rust object.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED,
-                file.as_raw_fd(),
-                offset,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            return Err(std::io::Error::last_os_error());
-        }
-        Ok(Mapping {
-            ptr: ptr.cast(),
-            len,
-        })
-    }
-}
-
-impl Drop for Mapping {
-    fn drop(&mut self) {
-        // SAFETY: unmaps exactly the region mapped in `new`, once.
-        unsafe { libc::munmap(self.ptr.cast(), self.len) };
-    }
+    let raw = sys::set_raw_mode(f.as_fd());
+    Ok((f, raw))
 }
 
 #[cfg(test)]

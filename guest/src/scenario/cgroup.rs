@@ -1,9 +1,11 @@
 //! The scenario's cgroup v2 tree under `/sys/fs/cgroup/ktstr`.
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use ktstr_model::{format_cpulist, parse_cpulist};
+
+use crate::error::GuestError;
 
 /// Where cgroup2 is mounted in the guest.
 const CGROUP_ROOT: &str = "/sys/fs/cgroup";
@@ -18,11 +20,13 @@ pub(crate) struct CgroupTree {
 
 impl CgroupTree {
     /// Creates `/sys/fs/cgroup/ktstr` with the cpuset and cpu controllers enabled.
-    pub(crate) fn new() -> Result<CgroupTree, String> {
-        enable_controllers(std::path::Path::new(CGROUP_ROOT))?;
+    pub(crate) fn new() -> Result<CgroupTree, GuestError> {
+        enable_controllers(Path::new(CGROUP_ROOT))?;
         let root = PathBuf::from(CGROUP_ROOT).join("ktstr");
-        fs::create_dir_all(&root)
-            .map_err(|e| format!("failed to create {}: {e}", root.display()))?;
+        fs::create_dir_all(&root).map_err(|source| GuestError::CgroupCreate {
+            path: root.clone(),
+            source,
+        })?;
         enable_controllers(&root)?;
         Ok(CgroupTree {
             root,
@@ -35,9 +39,12 @@ impl CgroupTree {
     }
 
     /// Creates cgroup `name` (`a/b` nests under `a`, which must exist).
-    pub(crate) fn create(&mut self, name: &str) -> Result<(), String> {
+    pub(crate) fn create(&mut self, name: &str) -> Result<(), GuestError> {
         let p = self.path(name);
-        fs::create_dir_all(&p).map_err(|e| format!("failed to create cgroup `{name}`: {e}"))?;
+        fs::create_dir_all(&p).map_err(|source| GuestError::CgroupCreate {
+            path: p.clone(),
+            source,
+        })?;
         if let Some(parent) = p.parent() {
             if parent != self.root {
                 enable_controllers(parent)?;
@@ -48,19 +55,19 @@ impl CgroupTree {
     }
 
     /// Sets (or with an empty list, clears) the cgroup's `cpuset.cpus`.
-    pub(crate) fn set_cpus(&self, name: &str, cpus: &[u32]) -> Result<(), String> {
+    pub(crate) fn set_cpus(&self, name: &str, cpus: &[u32]) -> Result<(), GuestError> {
         let text = format_cpulist(cpus);
+        // A lone newline empties the list.
         write(
             &self.path(name).join("cpuset.cpus"),
             if text.is_empty() { "\n" } else { &text },
         )
-        .map_err(|e| format!("failed to set cpuset of `{name}` to `{text}`: {e}"))
     }
 
     /// Clears the cgroup's `cpuset.cpus` so it inherits its parent's. The kernel
     /// refuses to empty the cpuset of a populated cgroup (ENOSPC); then the
     /// parent's effective CPUs are written instead, which allows the same CPUs.
-    pub(crate) fn clear_cpus(&self, name: &str) -> Result<(), String> {
+    pub(crate) fn clear_cpus(&self, name: &str) -> Result<(), GuestError> {
         if self.set_cpus(name, &[]).is_ok() {
             return Ok(());
         }
@@ -99,9 +106,8 @@ impl CgroupTree {
     }
 
     /// Moves a process into the cgroup.
-    pub(crate) fn add_pid(&self, name: &str, pid: i32) -> Result<(), String> {
+    pub(crate) fn add_pid(&self, name: &str, pid: i32) -> Result<(), GuestError> {
         write(&self.path(name).join("cgroup.procs"), &pid.to_string())
-            .map_err(|e| format!("failed to move pid {pid} into `{name}`: {e}"))
     }
 
     /// Processes in the cgroup.
@@ -112,7 +118,7 @@ impl CgroupTree {
     }
 
     /// Removes a cgroup and its children (they must hold no processes).
-    pub(crate) fn remove(&mut self, name: &str) -> Result<(), String> {
+    pub(crate) fn remove(&mut self, name: &str) -> Result<(), GuestError> {
         let prefix = format!("{name}/");
         let mut doomed: Vec<String> = self
             .created
@@ -123,8 +129,8 @@ impl CgroupTree {
         // Children first.
         doomed.sort_by_key(|c| std::cmp::Reverse(c.matches('/').count()));
         for c in &doomed {
-            fs::remove_dir(self.path(c))
-                .map_err(|e| format!("failed to remove cgroup `{c}`: {e}"))?;
+            let path = self.path(c);
+            fs::remove_dir(&path).map_err(|source| GuestError::CgroupRemove { path, source })?;
         }
         self.created.retain(|c| !doomed.contains(c));
         Ok(())
@@ -146,19 +152,20 @@ impl Drop for CgroupTree {
     }
 }
 
-fn enable_controllers(dir: &std::path::Path) -> Result<(), String> {
-    // The cpu controller may be unavailable with some configurations; cpuset is required.
+fn enable_controllers(dir: &Path) -> Result<(), GuestError> {
+    // The cpu controller may be unavailable with some configurations; cpuset is
+    // required, and its failure is the one reported.
     if write(&dir.join("cgroup.subtree_control"), CONTROLLERS).is_err() {
-        write(&dir.join("cgroup.subtree_control"), "+cpuset").map_err(|e| {
-            format!(
-                "failed to enable the cpuset controller in {}: {e}",
-                dir.display()
-            )
-        })?;
+        write(&dir.join("cgroup.subtree_control"), "+cpuset")?;
     }
     Ok(())
 }
 
-fn write(path: &std::path::Path, text: &str) -> std::io::Result<()> {
-    fs::write(path, text)
+/// Writes `text` to the control file `path`.
+fn write(path: &Path, text: &str) -> Result<(), GuestError> {
+    fs::write(path, text).map_err(|source| GuestError::CgroupWrite {
+        path: path.to_path_buf(),
+        value: text.trim_end().to_string(),
+        source,
+    })
 }

@@ -18,6 +18,8 @@ use ktstr_model::{
 use ktstr_wire::{Message, PhaseEvent, WorkerReport};
 
 use crate::boottime_ns;
+use crate::error::GuestError;
+use crate::sys;
 use crate::worker::{self, Shared, WorkerSetup};
 use crate::WireOut;
 use cgroup::CgroupTree;
@@ -63,8 +65,11 @@ pub(crate) fn run(
     scenario: &Scenario,
     topo: &Topology,
     launch: Option<&SchedulerLaunch>,
-) -> Result<(), String> {
-    let shared = Shared::new().map_err(|e| format!("failed to map worker memory: {e}"))?;
+) -> Result<(), GuestError> {
+    let shared = Shared::new().map_err(GuestError::syscall(
+        "map the workers' shared memory",
+        "mmap",
+    ))?;
     let tree = CgroupTree::new()?;
     let mut sched = match launch {
         None => None,
@@ -150,10 +155,15 @@ pub(crate) fn run(
 impl Run<'_> {
     /// Creates a cgroup with its cpuset and forks its workers (gates closed).
     /// Returns the slots to release.
-    fn add_cgroup(&mut self, c: &CgroupSpec) -> Result<Vec<usize>, String> {
+    fn add_cgroup(&mut self, c: &CgroupSpec) -> Result<Vec<usize>, GuestError> {
         self.tree.create(&c.name)?;
         if let Some(spec) = &c.cpuset {
-            let cpus = spec.resolve(self.topo).map_err(|e| e.to_string())?;
+            let cpus = spec
+                .resolve(self.topo)
+                .map_err(|source| GuestError::Cpuset {
+                    cgroup: c.name.clone(),
+                    source,
+                })?;
             self.tree.set_cpus(&c.name, &cpus)?;
         }
         let mut slots = Vec::new();
@@ -164,17 +174,20 @@ impl Run<'_> {
     }
 
     /// Forks a worker group into `cgroup` and places each worker; gates stay closed.
-    fn spawn_group(&mut self, cgroup: &str, g: &WorkerGroup) -> Result<Vec<usize>, String> {
+    fn spawn_group(&mut self, cgroup: &str, g: &WorkerGroup) -> Result<Vec<usize>, GuestError> {
         let first = self.workers.len();
         let count = g.count as usize;
         if first + count > worker::shared::MAX_WORKERS {
-            return Err(format!(
-                "too many workers: at most {}",
-                worker::shared::MAX_WORKERS
-            ));
+            return Err(GuestError::TooManyWorkers {
+                cgroup: cgroup.to_string(),
+                count,
+                max: worker::shared::MAX_WORKERS,
+            });
         }
-        let roles = placement::roles(&g.work, first, count)
-            .map_err(|e| format!("failed to create pipes: {e}"))?;
+        let roles = placement::roles(&g.work, first, count).map_err(GuestError::syscall(
+            "create the pipes of pipe pairs",
+            "pipe",
+        ))?;
         let allowed = self.tree.effective_cpus(cgroup);
         let mut slots = Vec::with_capacity(count);
         for (ordinal, role) in roles.into_iter().enumerate() {
@@ -186,7 +199,7 @@ impl Run<'_> {
                 fault: g.fault.clone(),
             };
             let pid = worker::spawn(&self.shared, setup)
-                .map_err(|e| format!("failed to fork a worker: {e}"))?;
+                .map_err(GuestError::syscall("fork a worker", "fork"))?;
             self.workers.push(Worker {
                 slot,
                 pid,
@@ -356,12 +369,18 @@ impl Run<'_> {
                 w.delay_ns = delay;
                 w.timeslices = slices;
             }
-            let mut st = 0;
-            // SAFETY: non-blocking wait for our own child; `st` is a valid local.
-            let r = unsafe { libc::waitpid(w.pid, &mut st, libc::WNOHANG) };
-            if r == w.pid {
-                w.reaped = true;
-                w.status = describe_status(st);
+            match sys::try_wait_child(w.pid) {
+                Ok(None) => {}
+                Ok(Some(st)) => {
+                    w.reaped = true;
+                    w.status = describe_status(st, w.slot);
+                }
+                // Not our child any more (cannot happen while we reap only
+                // here): waiting again would fail the same way.
+                Err(e) => {
+                    w.reaped = true;
+                    w.status = Some(format!("could not be waited for: {e}"));
+                }
             }
         }
     }
@@ -388,16 +407,18 @@ impl Run<'_> {
         for &i in &chosen {
             let w = &mut self.workers[i];
             if !w.reaped {
-                // SAFETY: kills and reaps our own child.
-                unsafe {
-                    libc::kill(w.pid, libc::SIGKILL);
-                    libc::waitpid(w.pid, std::ptr::null_mut(), 0);
-                }
+                let killed = sys::kill(w.pid, libc::SIGKILL).and_then(|()| sys::wait_child(w.pid));
                 w.reaped = true;
-                w.status = Some(format!(
-                    "did not stop within {} s and was killed",
-                    STOP_GRACE.as_secs()
-                ));
+                w.status = Some(match killed {
+                    Ok(_) => format!(
+                        "did not stop within {} s and was killed",
+                        STOP_GRACE.as_secs()
+                    ),
+                    Err(e) => format!(
+                        "did not stop within {} s and could not be killed: {e}",
+                        STOP_GRACE.as_secs()
+                    ),
+                });
             }
         }
     }
@@ -449,13 +470,17 @@ fn schedstat(pid: i32) -> Option<(u64, u64, u64)> {
     Some((it.next()??, it.next()??, it.next()??))
 }
 
-/// `None` for a clean exit, else what ended the worker.
-fn describe_status(st: i32) -> Option<String> {
+/// `None` for a clean exit, else what ended the worker in `slot`, with the
+/// error it left when it stopped on one.
+fn describe_status(st: i32, slot: usize) -> Option<String> {
     if libc::WIFEXITED(st) {
         match libc::WEXITSTATUS(st) {
             0 => None,
             101 => Some("worker panicked (exit 101)".into()),
-            c => Some(format!("exited with code {c}")),
+            c => Some(match worker::take_error(slot) {
+                Some(e) => format!("exited with code {c}: {e}"),
+                None => format!("exited with code {c}"),
+            }),
         }
     } else if libc::WIFSIGNALED(st) {
         Some(format!("killed by signal {}", libc::WTERMSIG(st)))

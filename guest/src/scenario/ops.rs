@@ -5,6 +5,7 @@ use ktstr_wire::StepEvent;
 
 use super::{placement, Run, SETTLE};
 use crate::boottime_ns;
+use crate::error::{error_chain, GuestError};
 
 impl Run<'_> {
     /// Applies `ops` inside a transition phase, then opens a new stable phase.
@@ -17,7 +18,7 @@ impl Run<'_> {
             lines.push(describe(op));
             match self.apply(op) {
                 Ok(slots) => release.extend(slots),
-                Err(e) => errors.push(e),
+                Err(e) => errors.push(error_chain(&e)),
             }
         }
         self.release(&release);
@@ -32,7 +33,7 @@ impl Run<'_> {
     }
 
     /// Applies one op; returns the slots of workers it forked.
-    fn apply(&mut self, op: &Op) -> Result<Vec<usize>, String> {
+    fn apply(&mut self, op: &Op) -> Result<Vec<usize>, GuestError> {
         match op {
             Op::AddCgroup { cgroup } => self.add_cgroup(cgroup),
             Op::RemoveCgroup { name } => {
@@ -42,7 +43,12 @@ impl Run<'_> {
                 Ok(Vec::new())
             }
             Op::SetCpuset { cgroup, cpuset } => {
-                let cpus = cpuset.resolve(self.topo).map_err(|e| e.to_string())?;
+                let cpus = cpuset
+                    .resolve(self.topo)
+                    .map_err(|source| GuestError::Cpuset {
+                        cgroup: cgroup.clone(),
+                        source,
+                    })?;
                 self.tree.set_cpus(cgroup, &cpus).map(|_| Vec::new())
             }
             Op::ClearCpuset { cgroup } => self.tree.clear_cpus(cgroup).map(|_| Vec::new()),

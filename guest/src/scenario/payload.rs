@@ -4,12 +4,16 @@
 use std::ffi::CString;
 use std::fs::File;
 use std::io::Read;
+use std::os::fd::AsFd;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ktstr_model::Payload;
 use ktstr_wire::PayloadResult;
+
+use crate::error::{error_chain, GuestError};
+use crate::sys;
 
 /// Output kept per stream; the frame limit is 1 MiB.
 const STDOUT_KEEP: u64 = 256 << 10;
@@ -35,28 +39,29 @@ pub(crate) fn start(
 ) -> Result<RunningPayload, Box<PayloadResult>> {
     let out = format!("/tmp/ktstr-payload-{invocation}.out");
     let err = format!("/tmp/ktstr-payload-{invocation}.err");
-    let failed = |e: String| {
+    let failed = |e: GuestError| {
         Box::new(PayloadResult {
             invocation,
             name: p.name.clone(),
-            error: Some(e),
+            error: Some(error_chain(&e)),
             ..PayloadResult::default()
         })
     };
     // Append mode: payloads that reopen their own output (cyclictest writes its
     // JSON report through a second descriptor) must not overwrite each other.
     let open = |path: &str| {
+        // A file left from an earlier invocation is gone or cannot be; `open`
+        // below reports the latter.
         let _ = std::fs::remove_file(path);
         std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
+            .map_err(GuestError::file("create the payload's output file", path))
     };
     let (fo, fe) = match (open(&out), open(&err)) {
         (Ok(a), Ok(b)) => (a, b),
-        (Err(e), _) | (_, Err(e)) => {
-            return Err(failed(format!("failed to create output files: {e}")))
-        }
+        (Err(e), _) | (_, Err(e)) => return Err(failed(e)),
     };
     let mut cmd = Command::new(&p.binary);
     cmd.args(&p.args)
@@ -65,28 +70,29 @@ pub(crate) fn start(
         .stderr(fe)
         .current_dir("/tmp");
     if let Some(path) = cgroup_procs {
-        let path = CString::new(path).map_err(|_| failed("cgroup path contains NUL".into()))?;
-        // SAFETY: the closure runs in the forked child before exec and only makes
-        // async-signal-safe calls (open/write/close) on memory prepared before the fork.
-        unsafe {
-            cmd.pre_exec(move || {
-                let fd = libc::open(path.as_ptr(), libc::O_WRONLY);
-                if fd < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                // Writing 0 moves the writing process itself.
-                let n = libc::write(fd, b"0".as_ptr().cast(), 1);
-                libc::close(fd);
-                if n != 1 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        let path =
+            CString::new(path.clone()).map_err(|_| failed(GuestError::NulInPath { path }))?;
+        let join_cgroup = move || {
+            let fd = sys::open_write(&path)?;
+            // Writing 0 moves the writing process itself.
+            let written = sys::write(fd.as_fd(), b"0");
+            let closed = sys::close(fd);
+            match written? {
+                1 => closed,
+                _ => Err(std::io::ErrorKind::WriteZero.into()),
+            }
+        };
+        // SAFETY: the hook runs in the forked child before exec and only makes
+        // async-signal-safe calls (open/write/close) on memory prepared before
+        // the fork; it allocates nothing.
+        unsafe { cmd.pre_exec(join_cgroup) };
     }
-    let child = cmd
-        .spawn()
-        .map_err(|e| failed(format!("failed to start `{}`: {e}", p.binary)))?;
+    let child = cmd.spawn().map_err(|source| {
+        failed(GuestError::Start {
+            program: p.binary.clone(),
+            source,
+        })
+    })?;
     let started = Instant::now();
     Ok(RunningPayload {
         invocation,
@@ -113,7 +119,8 @@ impl RunningPayload {
             Ok(None) => None,
             Err(e) => {
                 let mut r = self.result(None, None, false);
-                r.error = Some(format!("failed to wait for the payload: {e}"));
+                let e = GuestError::syscall("wait for the payload", "waitpid")(e);
+                r.error = Some(error_chain(&e));
                 Some(r)
             }
         }

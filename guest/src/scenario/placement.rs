@@ -1,8 +1,11 @@
 //! Turning a worker group's declaration into processes in place: slots, roles,
 //! cgroup membership, policy, nice and affinity.
 
+use std::os::fd::{IntoRawFd, OwnedFd, RawFd};
+
 use ktstr_model::{AffinityMode, Policy, Topology, WorkType, WorkerGroup};
 
+use crate::error::GuestError;
 use crate::sys::{set_affinity, set_nice, set_policy};
 use crate::worker::shared::{next_random, MAX_CPUS};
 use crate::worker::Role;
@@ -56,13 +59,15 @@ pub(crate) fn roles(
     Ok(out)
 }
 
-fn pipe() -> std::io::Result<(i32, i32)> {
-    let mut fds = [0i32; 2];
-    // SAFETY: pipe writes two fds into the valid local array.
-    if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok((fds[0], fds[1]))
+/// A pipe's read and write ends, left open for the rest of the run: the
+/// workers forked after it inherit them, and the controller's copies keep a
+/// pair's pipe from reaching end of file when one partner exits.
+fn pipe() -> std::io::Result<(RawFd, RawFd)> {
+    let (r, w) = std::io::pipe()?;
+    Ok((
+        OwnedFd::from(r).into_raw_fd(),
+        OwnedFd::from(w).into_raw_fd(),
+    ))
 }
 
 /// `SCHED_EXT` from `include/uapi/linux/sched.h` (6.12); the libc crate does
@@ -71,7 +76,7 @@ fn pipe() -> std::io::Result<(i32, i32)> {
 const SCHED_EXT: libc::c_int = 7;
 
 /// Applies policy and nice to a placed worker.
-pub(crate) fn apply_policy(pid: i32, group: &WorkerGroup) -> Result<(), String> {
+pub(crate) fn apply_policy(pid: i32, group: &WorkerGroup) -> Result<(), GuestError> {
     let policy = match group.policy {
         Policy::Normal => libc::SCHED_OTHER,
         Policy::Batch => libc::SCHED_BATCH,
@@ -81,8 +86,11 @@ pub(crate) fn apply_policy(pid: i32, group: &WorkerGroup) -> Result<(), String> 
         Policy::SchedExt => SCHED_EXT,
     };
     if policy != libc::SCHED_OTHER {
-        set_policy(pid, policy)
-            .map_err(|e| format!("failed to set policy {:?} on pid {pid}: {e}", group.policy))?;
+        set_policy(pid, policy).map_err(|source| GuestError::SetPolicy {
+            pid,
+            policy: group.policy,
+            source,
+        })?;
     }
     if group.nice != 0
         && matches!(
@@ -90,8 +98,11 @@ pub(crate) fn apply_policy(pid: i32, group: &WorkerGroup) -> Result<(), String> 
             Policy::Normal | Policy::Batch | Policy::SchedExt
         )
     {
-        set_nice(pid, group.nice)
-            .map_err(|e| format!("failed to set nice {} on pid {pid}: {e}", group.nice))?;
+        set_nice(pid, group.nice).map_err(|source| GuestError::SetNice {
+            pid,
+            nice: group.nice,
+            source,
+        })?;
     }
     Ok(())
 }
@@ -105,7 +116,7 @@ pub(crate) fn apply_affinity(
     allowed: &[u32],
     topo: &Topology,
     rng: &mut u64,
-) -> Result<(), String> {
+) -> Result<(), GuestError> {
     if allowed.is_empty() {
         return Ok(());
     }
@@ -135,6 +146,5 @@ pub(crate) fn apply_affinity(
         }
         AffinityMode::CrossCgroup => (0..MAX_CPUS as u32).collect(),
     };
-    set_affinity(pid, &cpus)
-        .map_err(|e| format!("failed to set affinity of pid {pid} ({mode:?}): {e}"))
+    set_affinity(pid, &cpus).map_err(|source| GuestError::SetAffinity { pid, mode, source })
 }

@@ -8,7 +8,9 @@ use ktstr_model::SchedulerLaunch;
 use ktstr_wire::SchedulerEvent;
 
 use crate::boottime_ns;
+use crate::error::{error_chain, GuestError};
 use crate::kmsg::Kmsg;
+use crate::sys;
 
 const STATE: &str = "/sys/kernel/sched_ext/state";
 const OPS: &str = "/sys/kernel/sched_ext/root/ops";
@@ -39,12 +41,12 @@ impl Scheduler {
         if let Ok((a, b)) = log {
             cmd.stdout(a).stderr(b);
         }
-        let child = cmd.spawn().map_err(|e| {
-            died(
-                format!("failed to start `{}`: {e}", launch.guest_path),
-                Vec::new(),
-                None,
-            )
+        let child = cmd.spawn().map_err(|source| {
+            let e = GuestError::Start {
+                program: launch.guest_path.clone(),
+                source,
+            };
+            died(error_chain(&e), Vec::new(), None)
         })?;
         let mut s = Scheduler {
             child,
@@ -125,8 +127,12 @@ impl Scheduler {
 
     /// Stops the scheduler (SIGINT, then SIGKILL) and waits for the kernel to detach it.
     pub(crate) fn stop(mut self) {
-        // SAFETY: signals our own child by pid.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
+        if sys::kill(self.child.id() as i32, libc::SIGINT).is_err() {
+            // Our unreaped child can always be signalled; if not, it cannot
+            // be asked to stop, only killed.
+            self.kill();
+            return;
+        }
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {

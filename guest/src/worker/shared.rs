@@ -7,6 +7,8 @@
 
 use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
 
+use crate::sys::Mapping;
+
 /// CPUs a slot can record (the kernel fragment's `NR_CPUS`).
 pub(crate) const MAX_CPUS: usize = 128;
 /// Phases a slot can record CPUs for; validation keeps every run within it.
@@ -73,55 +75,37 @@ struct Layout {
 
 /// The shared region. Created once by the controller; inherited by forks.
 pub(crate) struct Shared {
-    ptr: *mut Layout,
+    map: Mapping,
 }
 
 impl Shared {
     /// Maps a zeroed region. Zero is a valid value for every atomic in it.
     pub(crate) fn new() -> std::io::Result<Shared> {
-        let len = std::mem::size_of::<Layout>();
-        // SAFETY: a fresh anonymous shared mapping; the kernel zero-fills it and it
-        // aliases no Rust object.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if p == libc::MAP_FAILED {
-            return Err(std::io::Error::last_os_error());
-        }
-        Ok(Shared { ptr: p.cast() })
+        let map = Mapping::shared_anonymous(std::mem::size_of::<Layout>())?;
+        Ok(Shared { map })
+    }
+
+    fn layout(&self) -> &Layout {
+        // SAFETY: the mapping is page-aligned, `size_of::<Layout>()` bytes long,
+        // zero-filled and lives as long as `self`; every field of `Layout` is an
+        // atomic, valid when zero, so shared references to it are sound across
+        // processes.
+        unsafe { &*self.map.as_ptr().cast::<Layout>() }
     }
 
     /// The header.
     pub(crate) fn header(&self) -> &Header {
-        // SAFETY: `ptr` points to a live, zero-initialised `Layout` for the life of
-        // `self` (unmapped only in drop); all fields are atomics, valid when zero,
-        // so shared references to them are sound across processes.
-        unsafe { &(*self.ptr).header }
+        &self.layout().header
     }
 
     /// Slot `i` (panics if `i >= MAX_WORKERS`, a controller bug).
     pub(crate) fn slot(&self, i: usize) -> &Slot {
-        // SAFETY: as in `header`; the index is bounds-checked by the array access.
-        unsafe { &(*self.ptr).slots[i] }
+        &self.layout().slots[i]
     }
 
     /// The current phase.
     pub(crate) fn phase(&self) -> u32 {
         self.header().phase.load(Ordering::Relaxed)
-    }
-}
-
-impl Drop for Shared {
-    fn drop(&mut self) {
-        // SAFETY: unmaps exactly the mapping made in `new`, once.
-        unsafe { libc::munmap(self.ptr.cast(), std::mem::size_of::<Layout>()) };
     }
 }
 

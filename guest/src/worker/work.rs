@@ -3,6 +3,7 @@
 
 use std::hint::black_box;
 use std::io::Write;
+use std::os::fd::BorrowedFd;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -12,7 +13,11 @@ use super::checkpoint::Checkpoint;
 use super::sched_class::ClassSampler;
 use super::shared::{next_random, Shared, Slot, MAX_WORKERS};
 use super::{Role, WorkerSetup};
-use crate::sys::{futex_wait, futex_wake, mono_ns, set_affinity, set_nice, set_policy, sleep_ms};
+use crate::error::GuestError;
+use crate::sys::{
+    self, futex_wait, futex_wake, mono_ns, set_affinity, set_nice, set_policy, sleep_ms, yield_cpu,
+    Forked, Mapping,
+};
 
 /// Arithmetic iterations per spin chunk: long enough that the checkpoint's own
 /// cost is small, short enough (tens of µs) that gaps are measured finely.
@@ -29,12 +34,14 @@ struct Ctx<'a> {
     class: ClassSampler,
     fault: Option<Fault>,
     fault_done: bool,
+    /// Why a fault could not strike; the worker stops and reports it.
+    fault_error: Option<GuestError>,
     rng: u64,
 }
 
 impl Ctx<'_> {
     fn stopped(&self) -> bool {
-        self.slot.stop.load(Ordering::Relaxed) != 0
+        self.slot.stop.load(Ordering::Relaxed) != 0 || self.fault_error.is_some()
     }
 
     /// Applies a due fault, then records progress (so a fault due at 0 ms
@@ -57,13 +64,9 @@ impl Ctx<'_> {
                 if self.cp.elapsed_ns() >= after_ms * 1_000_000 =>
             {
                 self.fault_done = true;
-                // A real escape: leave the cgroup and allow every CPU.
-                let _ = std::fs::write(
-                    "/sys/fs/cgroup/cgroup.procs",
-                    std::process::id().to_string(),
-                );
-                let all: Vec<u32> = (0..crate::worker::shared::MAX_CPUS as u32).collect();
-                let _ = set_affinity(0, &all);
+                // `tick` has no way to return an error through every work
+                // loop: it is kept, and `stopped` ends the loop.
+                self.fault_error = escape_cpuset().err();
             }
             Some(Fault::Freeze { after_ms, for_ms })
                 if self.cp.elapsed_ns() >= after_ms * 1_000_000 =>
@@ -96,7 +99,26 @@ impl Ctx<'_> {
     }
 }
 
-pub(super) fn run(shared: &Shared, setup: &WorkerSetup) {
+/// A real cpuset escape: leaves the cgroup and allows every CPU.
+fn escape_cpuset() -> Result<(), GuestError> {
+    let procs = "/sys/fs/cgroup/cgroup.procs";
+    let pid = std::process::id().to_string();
+    std::fs::write(procs, &pid).map_err(|source| GuestError::CgroupWrite {
+        path: procs.into(),
+        value: pid,
+        source,
+    })?;
+    let all: Vec<u32> = (0..crate::worker::shared::MAX_CPUS as u32).collect();
+    set_affinity(0, &all).map_err(GuestError::syscall(
+        "allow every CPU to escape the cpuset",
+        "sched_setaffinity",
+    ))
+}
+
+/// Runs the worker's work type until its stop flag is set. A system call that
+/// fails ends the work with the error (the worker's report shows it), except
+/// where noted at the call.
+pub(super) fn run(shared: &Shared, setup: &WorkerSetup) -> Result<(), GuestError> {
     let slot = shared.slot(setup.slot);
     let mut cx = Ctx {
         shared,
@@ -106,16 +128,26 @@ pub(super) fn run(shared: &Shared, setup: &WorkerSetup) {
         class: ClassSampler::start(slot),
         fault: setup.fault.clone(),
         fault_done: false,
+        fault_error: None,
         rng: 0x9E37_79B9_7F4A_7C15 ^ (setup.slot as u64 + 1),
     };
+    let result = work(&mut cx, setup);
+    // A worker stuck until the end has an open gap; close it.
+    cx.cp.finish(slot);
+    cx.class.sample(slot);
+    result?;
+    cx.fault_error.take().map_or(Ok(()), Err)
+}
+
+fn work(cx: &mut Ctx<'_>, setup: &WorkerSetup) -> Result<(), GuestError> {
     match (&setup.work, setup.role) {
-        (WorkType::Spin, _) => spin_loop(&mut cx, |_| {}),
+        (WorkType::Spin, _) => spin_loop(cx, |_| Ok(())),
         (WorkType::Yield, _) => {
             while !cx.stopped() {
-                // SAFETY: no arguments.
-                unsafe { libc::sched_yield() };
+                yield_cpu();
                 cx.tick(1);
             }
+            Ok(())
         }
         (WorkType::Mixed { spin_us }, _) => {
             let spin_ns = spin_us * 1000;
@@ -124,10 +156,10 @@ pub(super) fn run(shared: &Shared, setup: &WorkerSetup) {
                 while mono_ns() < end {
                     spin_chunk(SPIN_CHUNK / 10);
                 }
-                // SAFETY: no arguments.
-                unsafe { libc::sched_yield() };
+                yield_cpu();
                 cx.tick(1);
             }
+            Ok(())
         }
         (
             WorkType::Bursty {
@@ -144,69 +176,56 @@ pub(super) fn run(shared: &Shared, setup: &WorkerSetup) {
                 }
                 cx.timed_sleep_ms(*nap);
             }
+            Ok(())
         }
-        (WorkType::SyncIo { block_kb }, _) => sync_io(&mut cx, *block_kb as usize * 1024),
-        (WorkType::Custom { name }, _) => custom(&mut cx, name),
+        (WorkType::SyncIo { block_kb }, _) => sync_io(cx, *block_kb as usize * 1024),
+        (WorkType::Custom { name }, _) => custom(cx, name),
         (
             WorkType::PipePingPong,
             Role::PairFirst {
                 peer,
                 pipes: Some((tx, rx)),
             },
-        ) => pipe_pair(&mut cx, peer, tx, rx, true),
+        ) => pipe_pair(cx, peer, tx, rx, true),
         (
             WorkType::PipePingPong,
             Role::PairSecond {
                 peer,
                 pipes: Some((tx, rx)),
             },
-        ) => pipe_pair(&mut cx, peer, tx, rx, false),
+        ) => pipe_pair(cx, peer, tx, rx, false),
         (WorkType::FutexPingPong, Role::PairFirst { peer, .. }) => {
-            futex_pair(&mut cx, setup.slot, peer, true)
+            futex_pair(cx, setup.slot, peer, true);
+            Ok(())
         }
         (WorkType::FutexPingPong, Role::PairSecond { peer, .. }) => {
-            futex_pair(&mut cx, peer, peer, false)
+            futex_pair(cx, peer, peer, false);
+            Ok(())
         }
-        (WorkType::FutexFanOut { .. }, Role::Waker) => fan_out_waker(&mut cx),
-        (WorkType::FutexFanOut { .. }, Role::Wakee { waker }) => fan_out_wakee(&mut cx, waker),
+        (WorkType::FutexFanOut { .. }, Role::Waker) => {
+            fan_out_waker(cx);
+            Ok(())
+        }
+        (WorkType::FutexFanOut { .. }, Role::Wakee { waker }) => {
+            fan_out_wakee(cx, waker);
+            Ok(())
+        }
         (WorkType::CachePressure { wss_kb, stride }, _) => {
-            cache_pressure(&mut cx, *wss_kb as usize * 1024, (*stride).max(1) as usize)
+            cache_pressure(cx, *wss_kb as usize * 1024, (*stride).max(1) as usize);
+            Ok(())
         }
-        (WorkType::ForkExit, _) => {
-            while !cx.stopped() {
-                // SAFETY: this worker is single-threaded; the child only `_exit`s.
-                let pid = unsafe { libc::fork() };
-                if pid == 0 {
-                    // SAFETY: ends the short-lived child immediately.
-                    unsafe { libc::_exit(0) };
-                }
-                if pid > 0 {
-                    let mut st = 0;
-                    // SAFETY: reaps the child just forked; `st` is a valid local.
-                    unsafe { libc::waitpid(pid, &mut st, 0) };
-                }
-                cx.tick(1);
-            }
-        }
+        (WorkType::ForkExit, _) => fork_exit(cx),
         (WorkType::NiceSweep, _) => {
             let mut n = 0i32;
-            spin_loop(&mut cx, |i| {
+            spin_loop(cx, |i| {
                 if i % 50 == 0 {
                     n = (n + 1) % 16;
-                    let _ = set_nice(0, n - 5);
+                    churn(set_nice(0, n - 5), "set the nice value", "setpriority")?;
                 }
+                Ok(())
             })
         }
-        (WorkType::AffinityChurn, _) => {
-            let allowed = allowed_cpus();
-            let mut k = 0usize;
-            spin_loop(&mut cx, |i| {
-                if i % 20 == 0 && !allowed.is_empty() {
-                    k = (k + 1) % allowed.len();
-                    let _ = set_affinity(0, &[allowed[k]]);
-                }
-            })
-        }
+        (WorkType::AffinityChurn, _) => affinity_churn(cx),
         (WorkType::PolicyChurn, _) => {
             let policies = [
                 libc::SCHED_OTHER,
@@ -216,20 +235,87 @@ pub(super) fn run(shared: &Shared, setup: &WorkerSetup) {
                 libc::SCHED_RR,
             ];
             let mut k = 0usize;
-            spin_loop(&mut cx, |i| {
+            spin_loop(cx, |i| {
                 if i % 50 == 0 {
                     k = (k + 1) % policies.len();
-                    let _ = set_policy(0, policies[k]);
+                    churn(
+                        set_policy(0, policies[k]),
+                        "set the scheduling policy",
+                        "sched_setscheduler",
+                    )?;
                 }
+                Ok(())
             })
         }
-        (WorkType::PageFaultChurn, _) => page_faults(&mut cx),
+        (WorkType::PageFaultChurn, _) => page_faults(cx),
         // Pair types without a partner (validation prevents it): just spin.
-        _ => spin_loop(&mut cx, |_| {}),
+        _ => spin_loop(cx, |_| Ok(())),
     }
-    // A worker stuck until the end has an open gap; close it.
-    cx.cp.finish(slot);
-    cx.class.sample(slot);
+}
+
+/// The result of a churn call. The kernel may refuse the change itself, and
+/// then the attempt was the work: a CPU the cgroup's cpuset no longer allows
+/// (EINVAL), an RT policy the cgroup has no budget for (EPERM), a nice value
+/// past the limit (EACCES). The churn goes on; any other error ends it.
+fn churn(
+    result: std::io::Result<()>,
+    action: &'static str,
+    call: &'static str,
+) -> Result<(), GuestError> {
+    match result {
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::EINVAL | libc::EPERM | libc::EACCES)
+            ) =>
+        {
+            Ok(())
+        }
+        r => r.map_err(GuestError::syscall(action, call)),
+    }
+}
+
+/// Forks a child that exits at once, and reaps it. A failed fork or wait ends
+/// the worker: ticking on would count work not done, and an unreaped child
+/// would pile up as a zombie.
+fn fork_exit(cx: &mut Ctx<'_>) -> Result<(), GuestError> {
+    while !cx.stopped() {
+        // SAFETY: a worker process is single-threaded (this work type starts no
+        // threads), and the child only calls `_exit`.
+        let forked = unsafe { sys::fork() };
+        match forked.map_err(GuestError::syscall("fork a child", "fork"))? {
+            Forked::Child => sys::exit_now(0),
+            Forked::Parent(pid) => {
+                sys::wait_child(pid).map_err(GuestError::syscall("reap the child", "waitpid"))?;
+            }
+        }
+        cx.tick(1);
+    }
+    Ok(())
+}
+
+/// Moves itself from CPU to CPU of those it was allowed at the start.
+fn affinity_churn(cx: &mut Ctx<'_>) -> Result<(), GuestError> {
+    let allowed: Vec<u32> = sys::affinity(0)
+        .map_err(GuestError::syscall(
+            "read the worker's allowed CPUs",
+            "sched_getaffinity",
+        ))?
+        .into_iter()
+        .filter(|&c| (c as usize) < crate::worker::shared::MAX_CPUS)
+        .collect();
+    let mut k = 0usize;
+    spin_loop(cx, |i| {
+        if i % 20 == 0 && !allowed.is_empty() {
+            k = (k + 1) % allowed.len();
+            churn(
+                set_affinity(0, &[allowed[k]]),
+                "move to another CPU",
+                "sched_setaffinity",
+            )?;
+        }
+        Ok(())
+    })
 }
 
 fn spin_chunk(n: u64) -> u64 {
@@ -240,34 +326,24 @@ fn spin_chunk(n: u64) -> u64 {
     black_box(x)
 }
 
-fn spin_loop(cx: &mut Ctx<'_>, mut every: impl FnMut(u64)) {
+fn spin_loop(
+    cx: &mut Ctx<'_>,
+    mut every: impl FnMut(u64) -> Result<(), GuestError>,
+) -> Result<(), GuestError> {
     let mut i = 0u64;
     while !cx.stopped() {
         spin_chunk(SPIN_CHUNK);
         cx.tick(1);
-        every(i);
+        every(i)?;
         i += 1;
     }
-}
-
-fn allowed_cpus() -> Vec<u32> {
-    // SAFETY: cpu_set_t is plain data, filled by the kernel for the caller.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
-            return Vec::new();
-        }
-        (0..crate::worker::shared::MAX_CPUS)
-            .filter(|&c| libc::CPU_ISSET(c, &set))
-            .map(|c| c as u32)
-            .collect()
-    }
+    Ok(())
 }
 
 /// Runs the registered custom worker `name`, then leaves its metrics for the
 /// controller. An unknown name ends the worker with exit code 3, which its
 /// report shows.
-fn custom(cx: &mut Ctx<'_>, name: &str) {
+fn custom(cx: &mut Ctx<'_>, name: &str) -> Result<(), GuestError> {
     let Some(f) = super::custom::lookup(name) else {
         eprintln!("ktstr-guest: no custom worker `{name}` is registered (#[ktstr::worker])");
         std::process::exit(3);
@@ -287,16 +363,20 @@ fn custom(cx: &mut Ctx<'_>, name: &str) {
         .iter()
         .map(|(n, v)| format!("{n}\t{v}\n"))
         .collect();
-    let _ = std::fs::write(super::custom::metrics_path(slot), text);
+    let path = super::custom::metrics_path(slot);
+    std::fs::write(&path, text).map_err(GuestError::file("write the metrics to", path))
 }
 
 /// The scratch disk the host attaches for `sync_io` workers.
 const SCRATCH_DISK: &str = "/dev/vda";
 
-fn sync_io(cx: &mut Ctx<'_>, block: usize) {
+fn sync_io(cx: &mut Ctx<'_>, block: usize) -> Result<(), GuestError> {
     let block = block.max(512);
     match scratch_region(cx.index, block) {
-        Some((disk, start, len)) => disk_io(cx, &disk, start, len, block),
+        Some((disk, start, len)) => {
+            disk_io(cx, &disk, start, len, block);
+            Ok(())
+        }
         None => tmpfs_io(cx, block),
     }
 }
@@ -338,10 +418,10 @@ fn disk_io(cx: &mut Ctx<'_>, disk: &std::fs::File, start: u64, len: u64, block: 
 
 /// Without a scratch disk (the own KVM VMM has no block device): fsync'd
 /// writes to tmpfs, which exercise the syscalls but never block.
-fn tmpfs_io(cx: &mut Ctx<'_>, block: usize) {
+fn tmpfs_io(cx: &mut Ctx<'_>, block: usize) -> Result<(), GuestError> {
     let path = format!("/tmp/ktstr-io-{}", std::process::id());
     let Ok(mut f) = std::fs::File::create(&path) else {
-        return spin_loop(cx, |_| {});
+        return spin_loop(cx, |_| Ok(()));
     };
     let buf = vec![0x5au8; block];
     let mut writes = 0u32;
@@ -354,47 +434,62 @@ fn tmpfs_io(cx: &mut Ctx<'_>, block: usize) {
         cx.tick(1);
     }
     let _ = std::fs::remove_file(path);
+    Ok(())
 }
 
 /// Waits for a byte on `rx`, waking every slice to check the stop flag.
-fn read_byte(cx: &Ctx<'_>, rx: i32) -> bool {
-    let mut pfd = libc::pollfd {
-        fd: rx,
-        events: libc::POLLIN,
-        revents: 0,
-    };
+/// `false` when stopped first, or at end of file (which cannot come while the
+/// controller holds the write end).
+fn read_byte(cx: &Ctx<'_>, rx: BorrowedFd<'_>) -> Result<bool, GuestError> {
     while !cx.stopped() {
-        // SAFETY: one valid pollfd.
-        let n = unsafe { libc::poll(&mut pfd, 1, WAIT_SLICE.as_millis() as i32) };
-        if n > 0 {
+        let ready = sys::poll_readable(rx, WAIT_SLICE)
+            .map_err(GuestError::syscall("wait for the partner's byte", "poll"))?;
+        if ready {
             let mut b = [0u8; 1];
-            // SAFETY: reads at most one byte into a valid local buffer.
-            return unsafe { libc::read(rx, b.as_mut_ptr().cast(), 1) } == 1;
+            let n = sys::read(rx, &mut b)
+                .map_err(GuestError::syscall("read the partner's byte", "read"))?;
+            return Ok(n == 1);
         }
     }
-    false
+    Ok(false)
 }
 
-fn pipe_pair(cx: &mut Ctx<'_>, peer: usize, tx: i32, rx: i32, first: bool) {
+fn pipe_pair(
+    cx: &mut Ctx<'_>,
+    peer: usize,
+    tx: i32,
+    rx: i32,
+    first: bool,
+) -> Result<(), GuestError> {
+    // SAFETY: the controller created this pair's pipes before forking the
+    // workers and never closes them, so the descriptor stays open for the
+    // worker's life.
+    let tx = unsafe { BorrowedFd::borrow_raw(tx) };
+    // SAFETY: as for `tx`.
+    let rx = unsafe { BorrowedFd::borrow_raw(rx) };
     let peer_slot = cx.shared.slot(peer);
-    let send = |cx: &Ctx<'_>| {
+    let send = || {
         peer_slot.wake_stamp.store(mono_ns(), Ordering::Relaxed);
-        // SAFETY: writes one byte from a valid local.
-        unsafe { libc::write(tx, [1u8].as_ptr().cast(), 1) };
-        let _ = cx;
+        match sys::write(tx, &[1]) {
+            Ok(1) => Ok(()),
+            Ok(_) => Err(std::io::ErrorKind::WriteZero.into()),
+            Err(e) => Err(e),
+        }
+        .map_err(GuestError::syscall("write the partner's byte", "write"))
     };
     if first {
-        send(cx);
+        send()?;
     }
     while !cx.stopped() {
-        if !read_byte(cx, rx) {
+        if !read_byte(cx, rx)? {
             break;
         }
         let stamp = cx.slot.wake_stamp.load(Ordering::Relaxed);
         cx.wake_sample(stamp);
         cx.tick(1);
-        send(cx);
+        send()?;
     }
+    Ok(())
 }
 
 /// Futex pair: the word in the first worker's slot says whose turn it is
@@ -486,28 +581,19 @@ fn cache_pressure(cx: &mut Ctx<'_>, wss: usize, stride: usize) {
     }
 }
 
-fn page_faults(cx: &mut Ctx<'_>) {
+/// Maps, faults in and unmaps 1 MiB, again and again. A failed mmap means the
+/// guest is out of memory: the worker ends and its report says so, where
+/// ticking on would count faults that did not happen.
+fn page_faults(cx: &mut Ctx<'_>) -> Result<(), GuestError> {
     const LEN: usize = 1 << 20;
     while !cx.stopped() {
-        // SAFETY: a fresh private anonymous mapping, touched within bounds, then unmapped.
-        unsafe {
-            let p = libc::mmap(
-                std::ptr::null_mut(),
-                LEN,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            );
-            if p != libc::MAP_FAILED {
-                let bytes = p.cast::<u8>();
-                for off in (0..LEN).step_by(4096) {
-                    bytes.add(off).write_volatile(1);
-                }
-                libc::munmap(p, LEN);
-            }
-        }
+        let mut map = Mapping::private_anonymous(LEN)
+            .map_err(GuestError::syscall("map 1 MiB to fault in", "mmap"))?;
+        map.touch(4096);
+        map.unmap()
+            .map_err(GuestError::syscall("unmap the faulted-in MiB", "munmap"))?;
         cx.tick(1);
         let _ = next_random(&mut cx.rng);
     }
+    Ok(())
 }
