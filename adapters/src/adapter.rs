@@ -10,7 +10,7 @@ use crate::types::{AdapterFailure, AdapterInfo, AdapterInput, AdapterOutput};
 ///
 /// `extract` does not fail: an output with nothing to extract gives no metrics and a detail
 /// saying why. A panic inside a plugin is caught at the plugin boundary and reported as an
-/// [`ExtractError`](crate::ExtractError) by [`AdapterRegistry::extract`](crate::AdapterRegistry::extract).
+/// [`AdapterRunError`](crate::AdapterRunError) by [`AdapterRegistry::extract`](crate::AdapterRegistry::extract).
 pub trait Adapter: Send + Sync {
     /// Name, version and description.
     fn info(&self) -> AdapterInfo;

@@ -50,12 +50,14 @@ pub use ktstr_model::{
     HintPolarity, Payload, PayloadBounds, PayloadCheck, PayloadHint, PayloadStart,
     DEFAULT_PAYLOAD_TIMEOUT_MS,
 };
-pub use loader::{LoadError, PluginAdapter};
-pub use registry::{adapter_names_match, AdapterRegistry, ExtractError, Origin, ADAPTER_PATH_ENV};
+pub use loader::{PluginAdapter, PluginLoadError};
+pub use registry::{
+    adapter_names_match, AdapterRegistry, AdapterRunError, Origin, ADAPTER_PATH_ENV,
+};
 pub use spec::{bounds_violations, check_violations, evaluate, evaluate_checks};
 pub use types::{
-    AdapterFailure, AdapterInfo, AdapterInput, AdapterOutput, HintParseError, Metric, MetricHint,
-    Polarity, Stream,
+    AdapterFailure, AdapterInfo, AdapterInput, AdapterOutput, Metric, MetricHint,
+    MetricHintParseError, Polarity, Stream,
 };
 
 /// What [`export_adapter!`] expands to refers to these; not part of the public API.

@@ -9,9 +9,9 @@ use thiserror::Error;
 use crate::ffi::{AdapterModRef, FfiAdapterInput, FfiMetricHint, ABI_VERSION, INTERFACE_VERSION};
 use crate::types::{AdapterFailure, AdapterInfo, AdapterInput, AdapterOutput};
 
-/// A plugin could not be loaded.
+/// An adapter plugin could not be loaded.
 #[derive(Debug, Error)]
-pub enum LoadError {
+pub enum PluginLoadError {
     /// The file could not be opened as a shared library.
     #[error("failed to open adapter plugin `{path}`: {reason}")]
     Open {
@@ -61,28 +61,28 @@ pub enum LoadError {
     },
 }
 
-impl LoadError {
+impl PluginLoadError {
     /// The plugin file or directory the error is about.
     pub fn path(&self) -> &Path {
         match self {
-            LoadError::Open { path, .. }
-            | LoadError::NotAPlugin { path }
-            | LoadError::Incompatible { path, .. }
-            | LoadError::Init { path, .. }
-            | LoadError::ReadDir { path, .. } => path,
+            PluginLoadError::Open { path, .. }
+            | PluginLoadError::NotAPlugin { path }
+            | PluginLoadError::Incompatible { path, .. }
+            | PluginLoadError::Init { path, .. }
+            | PluginLoadError::ReadDir { path, .. } => path,
         }
     }
 
     fn from_library(path: &Path, err: LibraryError) -> Self {
         let path = path.to_path_buf();
-        let incompatible = |problem: String, report: String| LoadError::Incompatible {
+        let incompatible = |problem: String, report: String| PluginLoadError::Incompatible {
             path: path.clone(),
             problem,
             report,
         };
         match err {
-            LibraryError::OpenError { err, .. } => LoadError::Open { path, reason: err.to_string() },
-            LibraryError::GetSymbolError { .. } => LoadError::NotAPlugin { path },
+            LibraryError::OpenError { err, .. } => PluginLoadError::Open { path, reason: err.to_string() },
+            LibraryError::GetSymbolError { .. } => PluginLoadError::NotAPlugin { path },
             LibraryError::IncompatibleVersionNumber { expected_version, actual_version, .. } => incompatible(
                 format!("it was built against ktstr-adapters {actual_version}, this ktstr uses {expected_version}"),
                 String::new(),
@@ -98,10 +98,10 @@ impl LoadError {
                 incompatible("it was built by a compiler with a different C ABI".into(), String::new())
             }
             LibraryError::ParseVersionError(e) => incompatible(format!("its version string is malformed: {e}"), String::new()),
-            LibraryError::RootModule { err, .. } => LoadError::Init { path, reason: err.to_string().trim().to_string() },
+            LibraryError::RootModule { err, .. } => PluginLoadError::Init { path, reason: err.to_string().trim().to_string() },
             LibraryError::Many(errors) => match errors.into_iter().next() {
-                Some(first) => LoadError::from_library(&path, first),
-                None => LoadError::Init { path, reason: "unknown error".into() },
+                Some(first) => PluginLoadError::from_library(&path, first),
+                None => PluginLoadError::Init { path, reason: "unknown error".into() },
             },
         }
     }
@@ -152,17 +152,18 @@ impl PluginAdapter {
     ///
     /// # Errors
     ///
-    /// [`LoadError::Open`] when the file is not a loadable library, [`LoadError::NotAPlugin`]
-    /// when it exports no adapter module, [`LoadError::Incompatible`] when it was built
-    /// against an incompatible `ktstr-adapters`, [`LoadError::Init`] when its initializer failed.
-    pub fn load(path: &Path) -> Result<Self, LoadError> {
-        let header = lib_header_from_path(path).map_err(|e| LoadError::from_library(path, e))?;
+    /// [`PluginLoadError::Open`] when the file is not a loadable library, [`PluginLoadError::NotAPlugin`]
+    /// when it exports no adapter module, [`PluginLoadError::Incompatible`] when it was built
+    /// against an incompatible `ktstr-adapters`, [`PluginLoadError::Init`] when its initializer failed.
+    pub fn load(path: &Path) -> Result<Self, PluginLoadError> {
+        let header =
+            lib_header_from_path(path).map_err(|e| PluginLoadError::from_library(path, e))?;
         let module = header
             .init_root_module::<AdapterModRef>()
-            .map_err(|e| LoadError::from_library(path, e))?;
+            .map_err(|e| PluginLoadError::from_library(path, e))?;
         let abi = module.abi_version();
         if abi != ABI_VERSION {
-            return Err(LoadError::Incompatible {
+            return Err(PluginLoadError::Incompatible {
                 path: path.to_path_buf(),
                 problem: format!(
                     "it implements adapter ABI version {abi}, this ktstr expects {ABI_VERSION}"
@@ -266,7 +267,7 @@ mod tests {
         let file = dir.join("libnot_a_plugin.so");
         std::fs::write(&file, b"not an ELF file").unwrap();
         let err = PluginAdapter::load(&file).unwrap_err();
-        assert!(matches!(err, LoadError::Open { .. }), "{err}");
+        assert!(matches!(err, PluginLoadError::Open { .. }), "{err}");
         assert!(err.to_string().contains("libnot_a_plugin.so"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -9,15 +9,16 @@ use thiserror::Error;
 
 use crate::adapter::Adapter;
 use crate::export::panic_message;
-use crate::loader::{LoadError, PluginAdapter};
+use crate::loader::{PluginAdapter, PluginLoadError};
 use crate::types::{AdapterFailure, AdapterInfo, AdapterInput, AdapterOutput};
 
 /// Environment variable with extra plugin locations: `:`-separated directories or files.
 pub const ADAPTER_PATH_ENV: &str = "KTSTR_ADAPTER_PATH";
 
-/// Running an adapter failed.
+/// The registry could not run an adapter: no adapter has the name, or it panicked. (An
+/// adapter that runs and extracts nothing reports an [`AdapterFailure`] instead.)
 #[derive(Debug, Error)]
-pub enum ExtractError {
+pub enum AdapterRunError {
     /// No adapter has this name.
     #[error("unknown adapter `{name}`\n  hint: available adapters: {available}")]
     UnknownAdapter {
@@ -74,8 +75,8 @@ impl Entry {
         }
     }
 
-    fn panicked(&self, message: String) -> ExtractError {
-        ExtractError::Panicked {
+    fn panicked(&self, message: String) -> AdapterRunError {
+        AdapterRunError::Panicked {
             name: self.info().name.clone(),
             message,
         }
@@ -108,15 +109,15 @@ impl AdapterRegistry {
     /// # Errors
     ///
     /// See [`PluginAdapter::load`].
-    pub fn load_plugin(&mut self, path: &Path) -> Result<&AdapterInfo, LoadError> {
+    pub fn load_plugin(&mut self, path: &Path) -> Result<&AdapterInfo, PluginLoadError> {
         let plugin = PluginAdapter::load(path)?;
         Ok(self.insert(Entry::Plugin(plugin)).info())
     }
 
     /// Loads every shared library (`*.so` on Linux) in `dir`, in name order. Returns the
     /// failures; the plugins that loaded are registered either way.
-    pub fn load_dir(&mut self, dir: &Path) -> Vec<LoadError> {
-        let read = std::fs::read_dir(dir).map_err(|source| LoadError::ReadDir {
+    pub fn load_dir(&mut self, dir: &Path) -> Vec<PluginLoadError> {
+        let read = std::fs::read_dir(dir).map_err(|source| PluginLoadError::ReadDir {
             path: dir.to_path_buf(),
             source,
         });
@@ -135,7 +136,7 @@ impl AdapterRegistry {
     }
 
     /// Loads plugins from a `:`-separated list of directories and files. Returns the failures.
-    pub fn load_search_path(&mut self, list: &OsStr) -> Vec<LoadError> {
+    pub fn load_search_path(&mut self, list: &OsStr) -> Vec<PluginLoadError> {
         let mut errors = Vec::new();
         for entry in std::env::split_paths(list).filter(|p| !p.as_os_str().is_empty()) {
             if entry.is_dir() {
@@ -148,7 +149,7 @@ impl AdapterRegistry {
     }
 
     /// Loads plugins from [`ADAPTER_PATH_ENV`], when set. Returns the failures.
-    pub fn load_from_env(&mut self) -> Vec<LoadError> {
+    pub fn load_from_env(&mut self) -> Vec<PluginLoadError> {
         match std::env::var_os(ADAPTER_PATH_ENV) {
             Some(list) => self.load_search_path(&list),
             None => Vec::new(),
@@ -170,9 +171,13 @@ impl AdapterRegistry {
     ///
     /// # Errors
     ///
-    /// [`ExtractError::UnknownAdapter`] when no adapter has that name,
-    /// [`ExtractError::Panicked`] when it panicked.
-    pub fn extract(&self, name: &str, input: &AdapterInput) -> Result<AdapterOutput, ExtractError> {
+    /// [`AdapterRunError::UnknownAdapter`] when no adapter has that name,
+    /// [`AdapterRunError::Panicked`] when it panicked.
+    pub fn extract(
+        &self,
+        name: &str,
+        input: &AdapterInput,
+    ) -> Result<AdapterOutput, AdapterRunError> {
         let entry = self.known_entry(name)?;
         let mut out = match entry {
             Entry::BuiltIn(_, adapter) => catch_unwind(AssertUnwindSafe(|| adapter.extract(input)))
@@ -194,7 +199,7 @@ impl AdapterRegistry {
         &self,
         name: &str,
         input: &AdapterInput,
-    ) -> Result<Result<AdapterOutput, AdapterFailure>, ExtractError> {
+    ) -> Result<Result<AdapterOutput, AdapterFailure>, AdapterRunError> {
         let entry = self.known_entry(name)?;
         let result = match entry {
             Entry::BuiltIn(_, adapter) => {
@@ -211,9 +216,9 @@ impl AdapterRegistry {
         }))
     }
 
-    fn known_entry(&self, name: &str) -> Result<&Entry, ExtractError> {
+    fn known_entry(&self, name: &str) -> Result<&Entry, AdapterRunError> {
         self.entry(name)
-            .ok_or_else(|| ExtractError::UnknownAdapter {
+            .ok_or_else(|| AdapterRunError::UnknownAdapter {
                 name: name.to_string(),
                 available: self
                     .entries
@@ -339,7 +344,7 @@ mod tests {
         };
         assert!(matches!(
             reg.extract("A", &input),
-            Err(ExtractError::Panicked { .. })
+            Err(AdapterRunError::Panicked { .. })
         ));
     }
 
@@ -378,11 +383,11 @@ mod tests {
         };
         assert!(matches!(
             reg.try_extract("A", &panics),
-            Err(ExtractError::Panicked { .. })
+            Err(AdapterRunError::Panicked { .. })
         ));
         assert!(matches!(
             reg.try_extract("B", &input),
-            Err(ExtractError::UnknownAdapter { .. })
+            Err(AdapterRunError::UnknownAdapter { .. })
         ));
     }
 
@@ -391,6 +396,10 @@ mod tests {
         let mut reg = AdapterRegistry::new();
         let errors = reg.load_search_path(OsStr::new("/nonexistent-ktstr-dir/:"));
         assert_eq!(errors.len(), 1);
-        assert!(matches!(errors[0], LoadError::Open { .. }), "{}", errors[0]);
+        assert!(
+            matches!(errors[0], PluginLoadError::Open { .. }),
+            "{}",
+            errors[0]
+        );
     }
 }

@@ -109,7 +109,7 @@ pub struct MetricHint {
 
 /// A hint written as `NAME[:POLARITY[:UNIT]]` could not be parsed.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum HintParseError {
+pub enum MetricHintParseError {
     /// The name part is empty.
     #[error("hint `{0}` has an empty metric name")]
     EmptyName(String),
@@ -129,24 +129,25 @@ pub enum HintParseError {
 }
 
 impl FromStr for MetricHint {
-    type Err = HintParseError;
+    type Err = MetricHintParseError;
 
     /// Parses `NAME[:POLARITY[:UNIT]]`, e.g. `lat.p99:lower:us` or `ops:higher`.
     /// POLARITY is `higher`, `lower`, `target=VALUE`, `unknown` or empty.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let parts: Vec<&str> = s.split(':').collect();
         if parts.len() > 3 {
-            return Err(HintParseError::TooManyParts(s.to_string()));
+            return Err(MetricHintParseError::TooManyParts(s.to_string()));
         }
         let name = parts[0].trim();
         if name.is_empty() {
-            return Err(HintParseError::EmptyName(s.to_string()));
+            return Err(MetricHintParseError::EmptyName(s.to_string()));
         }
         let polarity_text = parts.get(1).map_or("", |p| p.trim());
-        let polarity = parse_polarity(polarity_text).ok_or_else(|| HintParseError::Polarity {
-            hint: s.to_string(),
-            polarity: polarity_text.to_string(),
-        })?;
+        let polarity =
+            parse_polarity(polarity_text).ok_or_else(|| MetricHintParseError::Polarity {
+                hint: s.to_string(),
+                polarity: polarity_text.to_string(),
+            })?;
         let unit = parts
             .get(2)
             .map(|u| u.trim())
@@ -261,19 +262,19 @@ mod tests {
     fn hint_rejects_bad_syntax() {
         assert!(matches!(
             "".parse::<MetricHint>(),
-            Err(HintParseError::EmptyName(_))
+            Err(MetricHintParseError::EmptyName(_))
         ));
         assert!(matches!(
             "x:sideways".parse::<MetricHint>(),
-            Err(HintParseError::Polarity { .. })
+            Err(MetricHintParseError::Polarity { .. })
         ));
         assert!(matches!(
             "x:target=inf".parse::<MetricHint>(),
-            Err(HintParseError::Polarity { .. })
+            Err(MetricHintParseError::Polarity { .. })
         ));
         assert!(matches!(
             "x:lower:us:extra".parse::<MetricHint>(),
-            Err(HintParseError::TooManyParts(_))
+            Err(MetricHintParseError::TooManyParts(_))
         ));
     }
 

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
-use ktstr_adapters::{AdapterInput, AdapterRegistry, LoadError, Origin, PluginAdapter, Stream};
+use ktstr_adapters::{
+    AdapterInput, AdapterRegistry, Origin, PluginAdapter, PluginLoadError, Stream,
+};
 
 /// The workspace's plugin crates, built together so every test sees one build of each.
 const PLUGINS: [&str; 4] = [
@@ -152,7 +154,7 @@ fn plugin_with_a_different_layout_is_refused_with_a_clear_error() {
         "incompatible-layout",
     );
     let err = PluginAdapter::load(&path).unwrap_err();
-    let LoadError::Incompatible {
+    let PluginLoadError::Incompatible {
         problem, report, ..
     } = &err
     else {
@@ -227,7 +229,7 @@ fn directory_loading_keeps_the_good_plugins_and_reports_the_bad() {
         .map(|e| e.path().file_name().unwrap().to_str().unwrap().to_string())
         .collect();
     assert_eq!(failed, vec!["c-bad.so", "missing.so"]);
-    assert!(matches!(errors[0], LoadError::Incompatible { .. }));
+    assert!(matches!(errors[0], PluginLoadError::Incompatible { .. }));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -244,7 +246,7 @@ fn a_shared_library_without_the_module_is_not_a_plugin() {
         .find(|p| p.exists())
         .expect("every glibc system has libm.so.6 at one of these paths");
     let err = PluginAdapter::load(libm).unwrap_err();
-    assert!(matches!(err, LoadError::NotAPlugin { .. }), "{err}");
+    assert!(matches!(err, PluginLoadError::NotAPlugin { .. }), "{err}");
     assert!(err
         .to_string()
         .contains("hint: export one with `ktstr_adapters::export_adapter!`"));

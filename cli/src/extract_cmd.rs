@@ -8,7 +8,8 @@ use std::process::ExitCode;
 use anyhow::{anyhow, Context};
 use clap::Args;
 use ktstr_adapters::{
-    evaluate, AdapterInfo, AdapterInput, AdapterRegistry, ExtractError, Metric, MetricHint, Origin,
+    evaluate, AdapterInfo, AdapterInput, AdapterRegistry, AdapterRunError, Metric, MetricHint,
+    Origin,
 };
 use ktstr_model::Payload;
 use serde::Serialize;
@@ -90,8 +91,8 @@ pub(crate) fn run(a: ExtractArgs) -> CmdResult {
         hints,
     };
     let output = registry.extract(&adapter, &input).map_err(|e| match e {
-        ExtractError::UnknownAdapter { .. } => Failure::usage(e),
-        ExtractError::Panicked { .. } => Failure::failed(e),
+        AdapterRunError::UnknownAdapter { .. } => Failure::usage(e),
+        AdapterRunError::Panicked { .. } => Failure::failed(e),
     })?;
     let mut violations = Vec::new();
     if output.metrics.is_empty() {

@@ -8,14 +8,14 @@ use crate::{Comparison, Outcome};
 /// The error of [`junit`]: the XML writer failed.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write the comparison as JUnit XML: {0}")]
-pub struct JunitError(String);
+pub struct CompareJunitError(String);
 
 /// The comparison as a JUnit report (`ktstr compare --junit FILE`).
 ///
 /// # Errors
 ///
-/// [`JunitError`] if the XML cannot be written.
-pub fn junit(c: &Comparison) -> Result<String, JunitError> {
+/// [`CompareJunitError`] if the XML cannot be written.
+pub fn junit(c: &Comparison) -> Result<String, CompareJunitError> {
     let mut report = Report::new("ktstr compare");
     let mut suite = TestSuite::new(format!("{} vs {}", c.a.label, c.b.label));
     for m in &c.changes {
@@ -42,5 +42,7 @@ pub fn junit(c: &Comparison) -> Result<String, JunitError> {
         suite.add_test_case(case);
     }
     report.add_test_suite(suite);
-    report.to_string().map_err(|e| JunitError(e.to_string()))
+    report
+        .to_string()
+        .map_err(|e| CompareJunitError(e.to_string()))
 }

@@ -21,7 +21,7 @@ mod render;
 pub mod stats;
 
 pub use comparison::{Comparison, Gate, MetricChange, Outcome, SideRuns, SideValues, METHOD};
-pub use junit::{junit, JunitError};
+pub use junit::{junit, CompareJunitError};
 pub use render::{render_markdown, render_text};
 pub use stats::{bootstrap_change_pct, mann_whitney, median, RankTest};
 

@@ -9,7 +9,7 @@
 //! variables, read here at compile time, say which extensions the build
 //! assumes; an unset one counts as on, ggml's default.
 
-use crate::LoadError;
+use crate::ModelLoadError;
 
 /// Each extension: its name in `is_x86_feature_detected!`, the ggml option
 /// that enables it, and that option's value when this crate was compiled.
@@ -26,9 +26,9 @@ const BUILT_FOR: [(&str, &str, Option<&str>); 6] = [
 ///
 /// # Errors
 ///
-/// [`LoadError::UnsupportedCpu`] naming the missing extensions and the build
+/// [`ModelLoadError::UnsupportedCpu`] naming the missing extensions and the build
 /// options that leave them out.
-pub(crate) fn check() -> Result<(), LoadError> {
+pub(crate) fn check() -> Result<(), ModelLoadError> {
     check_with(&BUILT_FOR, detected)
 }
 
@@ -36,7 +36,7 @@ pub(crate) fn check() -> Result<(), LoadError> {
 fn check_with(
     built_for: &[(&str, &str, Option<&str>)],
     has: impl Fn(&str) -> bool,
-) -> Result<(), LoadError> {
+) -> Result<(), ModelLoadError> {
     let missing: Vec<(&str, &str)> = built_for
         .iter()
         .filter(|(_, _, value)| value.is_none_or(cmake_on))
@@ -48,7 +48,7 @@ fn check_with(
     }
     let names: Vec<&str> = missing.iter().map(|m| m.0).collect();
     let fix: Vec<String> = missing.iter().map(|m| format!("{}=OFF", m.1)).collect();
-    Err(LoadError::UnsupportedCpu {
+    Err(ModelLoadError::UnsupportedCpu {
         missing: names.join(", "),
         fix: fix.join(" "),
     })
@@ -112,7 +112,7 @@ mod tests {
         let err = check_with(&BUILT, |f| f == "bmi2").unwrap_err();
         assert_eq!(
             err,
-            LoadError::UnsupportedCpu {
+            ModelLoadError::UnsupportedCpu {
                 missing: "avx2, fma".into(),
                 fix: "GGML_AVX2=OFF GGML_FMA=OFF".into()
             }

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 /// backticks and end with a `hint:` line saying how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum LoadError {
+pub enum ModelLoadError {
     /// No model path was given and no cache directory could be derived.
     #[error(
         "failed to find the model cache: none of KTSTR_LLM_MODEL, KTSTR_CACHE_DIR, XDG_CACHE_HOME, HOME is set\n\

@@ -53,7 +53,7 @@ mod path;
 pub mod pipeline;
 mod read_first;
 
-pub use error::{LlmError, LoadError};
+pub use error::{LlmError, ModelLoadError};
 pub use extract::{extract_model_only, Extraction, MAX_TEXT_TOKENS};
 pub use model::Model;
 pub use path::{resolve_model_path, MODEL_ENV, MODEL_FILE_NAME, MODEL_SHA256};

@@ -12,7 +12,7 @@ use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::LlamaModel;
 
 use crate::extract::PrefixState;
-use crate::LoadError;
+use crate::ModelLoadError;
 
 /// A loaded model, shared by every extraction in the process.
 pub struct Model {
@@ -35,7 +35,7 @@ impl std::fmt::Debug for Model {
     }
 }
 
-type Memo = Mutex<HashMap<PathBuf, Result<Arc<Model>, LoadError>>>;
+type Memo = Mutex<HashMap<PathBuf, Result<Arc<Model>, ModelLoadError>>>;
 
 impl Model {
     /// Loads the GGUF model at `path`, or returns the result of an earlier
@@ -44,12 +44,12 @@ impl Model {
     ///
     /// # Errors
     ///
-    /// [`LoadError::NotFound`] or [`LoadError::Io`] when the file cannot be
-    /// read, [`LoadError::Corrupt`] when it is not a GGUF model llama.cpp can
-    /// load, [`LoadError::Backend`] when llama.cpp cannot start,
-    /// [`LoadError::UnsupportedCpu`] when llama.cpp was built for CPU
+    /// [`ModelLoadError::NotFound`] or [`ModelLoadError::Io`] when the file cannot be
+    /// read, [`ModelLoadError::Corrupt`] when it is not a GGUF model llama.cpp can
+    /// load, [`ModelLoadError::Backend`] when llama.cpp cannot start,
+    /// [`ModelLoadError::UnsupportedCpu`] when llama.cpp was built for CPU
     /// extensions this machine lacks.
-    pub fn load(path: &Path) -> Result<Arc<Model>, LoadError> {
+    pub fn load(path: &Path) -> Result<Arc<Model>, ModelLoadError> {
         static MEMO: OnceLock<Memo> = OnceLock::new();
         let memo = MEMO.get_or_init(Memo::default);
         // Holding the lock across the load makes concurrent callers wait for
@@ -72,13 +72,13 @@ impl Model {
 }
 
 /// The process's llama.cpp backend, started once with its logging silenced
-/// (failures are reported through [`LoadError`] instead).
-pub(crate) fn backend() -> Result<&'static LlamaBackend, LoadError> {
-    static BACKEND: OnceLock<Result<LlamaBackend, LoadError>> = OnceLock::new();
+/// (failures are reported through [`ModelLoadError`] instead).
+pub(crate) fn backend() -> Result<&'static LlamaBackend, ModelLoadError> {
+    static BACKEND: OnceLock<Result<LlamaBackend, ModelLoadError>> = OnceLock::new();
     BACKEND
         .get_or_init(|| {
             let mut backend =
-                LlamaBackend::init().map_err(|e| LoadError::Backend(e.to_string()))?;
+                LlamaBackend::init().map_err(|e| ModelLoadError::Backend(e.to_string()))?;
             backend.void_logs();
             Ok(backend)
         })
@@ -86,7 +86,7 @@ pub(crate) fn backend() -> Result<&'static LlamaBackend, LoadError> {
         .map_err(Clone::clone)
 }
 
-fn load_uncached(path: &Path) -> Result<Model, LoadError> {
+fn load_uncached(path: &Path) -> Result<Model, ModelLoadError> {
     let start = Instant::now();
     // Before llama.cpp runs any code (its backend init already uses the build's
     // instruction set).
@@ -95,7 +95,7 @@ fn load_uncached(path: &Path) -> Result<Model, LoadError> {
     let backend = backend()?;
     let llama =
         LlamaModel::load_from_file(backend, path, &LlamaModelParams::default()).map_err(|e| {
-            LoadError::Corrupt {
+            ModelLoadError::Corrupt {
                 path: path.to_owned(),
                 reason: format!("llama.cpp refused it ({e})"),
             }
@@ -111,12 +111,12 @@ fn load_uncached(path: &Path) -> Result<Model, LoadError> {
 
 /// Checks that `path` is readable and starts with the GGUF magic, so the
 /// common failures get a precise message before llama.cpp sees the file.
-fn check_magic(path: &Path) -> Result<(), LoadError> {
+fn check_magic(path: &Path) -> Result<(), ModelLoadError> {
     let io = |e: std::io::Error| match e.kind() {
-        std::io::ErrorKind::NotFound => LoadError::NotFound {
+        std::io::ErrorKind::NotFound => ModelLoadError::NotFound {
             path: path.to_owned(),
         },
-        _ => LoadError::Io {
+        _ => ModelLoadError::Io {
             path: path.to_owned(),
             reason: e.to_string(),
         },
@@ -125,11 +125,11 @@ fn check_magic(path: &Path) -> Result<(), LoadError> {
     let mut file = File::open(path).map_err(io)?;
     match file.read_exact(&mut magic) {
         Ok(()) if &magic == b"GGUF" => Ok(()),
-        Ok(()) => Err(LoadError::Corrupt {
+        Ok(()) => Err(ModelLoadError::Corrupt {
             path: path.to_owned(),
             reason: "it does not start with the GGUF magic".into(),
         }),
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(LoadError::Corrupt {
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(ModelLoadError::Corrupt {
             path: path.to_owned(),
             reason: "it is shorter than a GGUF header".into(),
         }),

@@ -6,22 +6,22 @@ use std::path::{Path, PathBuf};
 use ktstr_llm_pipeline::model_file::model_path_with;
 pub use ktstr_llm_pipeline::model_file::{MODEL_ENV, MODEL_FILE_NAME, MODEL_SHA256};
 
-use crate::LoadError;
+use crate::ModelLoadError;
 
 /// The model path (see [`ktstr_llm_pipeline::model_file::model_path`]).
 ///
 /// # Errors
 ///
-/// [`LoadError::NoCacheDir`] when no cache directory can be named.
-pub fn resolve_model_path(explicit: Option<&Path>) -> Result<PathBuf, LoadError> {
+/// [`ModelLoadError::NoCacheDir`] when no cache directory can be named.
+pub fn resolve_model_path(explicit: Option<&Path>) -> Result<PathBuf, ModelLoadError> {
     resolve_with(explicit, |name| std::env::var_os(name).map(PathBuf::from))
 }
 
 fn resolve_with(
     explicit: Option<&Path>,
     var: impl Fn(&str) -> Option<PathBuf>,
-) -> Result<PathBuf, LoadError> {
-    model_path_with(explicit, var).ok_or(LoadError::NoCacheDir)
+) -> Result<PathBuf, ModelLoadError> {
+    model_path_with(explicit, var).ok_or(ModelLoadError::NoCacheDir)
 }
 
 #[cfg(test)]
@@ -67,6 +67,9 @@ mod tests {
         let vars = [(MODEL_ENV, ""), ("KTSTR_CACHE_DIR", ""), ("HOME", "/h")];
         let want = Path::new("/h/.cache/ktstr/models").join(MODEL_FILE_NAME);
         assert_eq!(resolve_with(None, env(&vars)).unwrap(), want);
-        assert_eq!(resolve_with(None, env(&[])), Err(LoadError::NoCacheDir));
+        assert_eq!(
+            resolve_with(None, env(&[])),
+            Err(ModelLoadError::NoCacheDir)
+        );
     }
 }

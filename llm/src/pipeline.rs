@@ -5,13 +5,13 @@ use std::path::{Path, PathBuf};
 
 pub use ktstr_llm_pipeline::*;
 
-use crate::{extract, resolve_model_path, LoadError, Model};
+use crate::{extract, resolve_model_path, Model, ModelLoadError};
 
 /// The [`Extractor`] backed by the local model, loaded on first use (and
 /// memoized per process by [`Model::load`]).
 #[derive(Debug, Clone)]
 pub struct ModelExtractor {
-    path: Result<PathBuf, LoadError>,
+    path: Result<PathBuf, ModelLoadError>,
 }
 
 impl ModelExtractor {
@@ -32,12 +32,12 @@ impl ModelExtractor {
 }
 
 impl Extractor for ModelExtractor {
-    fn extract(&self, text: &str, hints: &[String]) -> Result<Outcome, ExtractError> {
-        let load_failed = |e: &LoadError| ExtractError::ModelLoad(e.to_string());
+    fn extract(&self, text: &str, hints: &[String]) -> Result<Outcome, LlmExtractError> {
+        let load_failed = |e: &ModelLoadError| LlmExtractError::ModelLoad(e.to_string());
         let path = self.path.as_ref().map_err(load_failed)?;
         let model = Model::load(path).map_err(|e| load_failed(&e))?;
         let found =
-            extract(&model, text, hints).map_err(|e| ExtractError::Failed(e.to_string()))?;
+            extract(&model, text, hints).map_err(|e| LlmExtractError::Failed(e.to_string()))?;
         // The pipeline sets the stream it read the text from.
         let metrics = found
             .metrics

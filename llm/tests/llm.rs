@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ktstr_llm::pipeline::{self, DetailKind, ModelExtractor, RawOutput, Slot, Stream, WireHealth};
-use ktstr_llm::{extract, extract_model_only, resolve_model_path, LoadError, Model};
+use ktstr_llm::{extract, extract_model_only, resolve_model_path, Model, ModelLoadError};
 
 const HACKBENCH: &str =
     "Running in process mode with 10 groups using 40 file descriptors each (== 400 tasks)\n\
@@ -136,8 +136,8 @@ fn write_temp(bytes: &[u8]) -> (tempfile::TempDir, PathBuf) {
     (dir, path)
 }
 
-fn assert_corrupt_with_hint(err: &LoadError, path: &Path) {
-    assert!(matches!(err, LoadError::Corrupt { .. }), "{err:?}");
+fn assert_corrupt_with_hint(err: &ModelLoadError, path: &Path) {
+    assert!(matches!(err, ModelLoadError::Corrupt { .. }), "{err:?}");
     let message = err.to_string();
     assert!(
         message.contains(&format!("`{}`", path.display())),

@@ -55,7 +55,7 @@ pub enum RunError {
     Scenario(#[from] ktstr_model::ScenarioError),
     /// An output adapter plugin that did not load.
     #[error(transparent)]
-    Plugin(#[from] ktstr_adapters::LoadError),
+    Plugin(#[from] ktstr_adapters::PluginLoadError),
     /// The guest runtime (the VM's `/init`) was not found.
     #[error("failed to find the guest runtime: {detail}\nhint: build it with `cargo build --bins`, or set ${env}", env = crate::guest_image::GUEST_BIN_ENV)]
     GuestRuntimeMissing {

@@ -8,10 +8,10 @@ use std::collections::BTreeMap;
 
 use ktstr_adapters::{
     adapter_names_match, AdapterFailure, AdapterInput, AdapterOutput, AdapterRegistry,
-    ExtractError as AdapterError, Metric, MetricHint, Polarity,
+    AdapterRunError, Metric, MetricHint, Polarity,
 };
 use ktstr_llm_pipeline::{
-    self as pipeline, Bounds, DetailKind, ExtractError, Extractor, Outcome, RawOutput, Slot,
+    self as pipeline, Bounds, DetailKind, Extractor, LlmExtractError, Outcome, RawOutput, Slot,
     WireHealth, SOURCE_LLM_EXTRACT,
 };
 use ktstr_model::Payload;
@@ -39,7 +39,7 @@ impl<'a> PluginExtractor<'a> {
 }
 
 impl Extractor for PluginExtractor<'_> {
-    fn extract(&self, text: &str, hints: &[String]) -> Result<Outcome, ExtractError> {
+    fn extract(&self, text: &str, hints: &[String]) -> Result<Outcome, LlmExtractError> {
         let input = AdapterInput {
             stdout: text.to_owned(),
             stderr: String::new(),
@@ -61,20 +61,20 @@ impl Extractor for PluginExtractor<'_> {
 /// a plugin that is not there) is a load failure, a stream it could not read or
 /// a panic is a failed extraction, details of a success are rejected values.
 fn outcome(
-    answer: Result<Result<AdapterOutput, AdapterFailure>, AdapterError>,
-) -> Result<Outcome, ExtractError> {
+    answer: Result<Result<AdapterOutput, AdapterFailure>, AdapterRunError>,
+) -> Result<Outcome, LlmExtractError> {
     match answer {
         Ok(Ok(out)) => Ok(Outcome {
             metrics: out.metrics,
             rejected: out.details,
         }),
-        Ok(Err(AdapterFailure::Unavailable(reason))) => Err(ExtractError::ModelLoad(reason)),
-        Ok(Err(AdapterFailure::Failed(reason))) => Err(ExtractError::Failed(reason)),
-        Err(AdapterError::UnknownAdapter { .. }) => Err(ExtractError::ModelLoad(format!(
+        Ok(Err(AdapterFailure::Unavailable(reason))) => Err(LlmExtractError::ModelLoad(reason)),
+        Ok(Err(AdapterFailure::Failed(reason))) => Err(LlmExtractError::Failed(reason)),
+        Err(AdapterRunError::UnknownAdapter { .. }) => Err(LlmExtractError::ModelLoad(format!(
             "the {LLM_EXTRACT} adapter plugin is not loaded\n\
              hint: build it beside ktstr (`cargo build -p ktstr-adapter-llm-extract-plugin`) or pass `--plugin PATH`"
         ))),
-        Err(e @ AdapterError::Panicked { .. }) => Err(ExtractError::Failed(e.to_string())),
+        Err(e @ AdapterRunError::Panicked { .. }) => Err(LlmExtractError::Failed(e.to_string())),
     }
 }
 
@@ -264,25 +264,25 @@ mod tests {
         let unavailable = Ok(Err(AdapterFailure::Unavailable("no model".into())));
         assert_eq!(
             outcome(unavailable),
-            Err(ExtractError::ModelLoad("no model".into()))
+            Err(LlmExtractError::ModelLoad("no model".into()))
         );
         let failed = Ok(Err(AdapterFailure::Failed("bad".into())));
-        assert_eq!(outcome(failed), Err(ExtractError::Failed("bad".into())));
-        let unknown = Err(AdapterError::UnknownAdapter {
+        assert_eq!(outcome(failed), Err(LlmExtractError::Failed("bad".into())));
+        let unknown = Err(AdapterRunError::UnknownAdapter {
             name: LLM_EXTRACT.into(),
             available: "Json".into(),
         });
-        let Err(ExtractError::ModelLoad(reason)) = outcome(unknown) else {
+        let Err(LlmExtractError::ModelLoad(reason)) = outcome(unknown) else {
             panic!("a missing plugin is a model-load failure");
         };
         assert!(reason.contains("plugin is not loaded"), "{reason}");
-        let panicked = Err(AdapterError::Panicked {
+        let panicked = Err(AdapterRunError::Panicked {
             name: LLM_EXTRACT.into(),
             message: "boom".into(),
         });
         assert_eq!(
             outcome(panicked),
-            Err(ExtractError::Failed(
+            Err(LlmExtractError::Failed(
                 "adapter `LlmExtract` panicked: boom".into()
             ))
         );

@@ -220,7 +220,7 @@ pub fn render(reports: &[PayloadReport], findings: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use ktstr_adapter_json::JsonAdapter;
-    use ktstr_llm_pipeline::{ExtractError, Outcome};
+    use ktstr_llm_pipeline::{LlmExtractError, Outcome};
     use ktstr_model::{Payload, PayloadHint};
 
     use super::*;
@@ -229,8 +229,8 @@ mod tests {
     struct NoModel;
 
     impl Extractor for NoModel {
-        fn extract(&self, _: &str, _: &[String]) -> Result<Outcome, ExtractError> {
-            Err(ExtractError::ModelLoad(
+        fn extract(&self, _: &str, _: &[String]) -> Result<Outcome, LlmExtractError> {
+            Err(LlmExtractError::ModelLoad(
                 "model file `/m.gguf` does not exist".into(),
             ))
         }

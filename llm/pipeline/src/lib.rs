@@ -92,7 +92,7 @@ pub struct Outcome {
 
 /// Why an [`Extractor`] produced nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ExtractError {
+pub enum LlmExtractError {
     /// The model could not be loaded; no text can be extracted.
     ModelLoad(String),
     /// The model loaded but this text failed.
@@ -106,9 +106,9 @@ pub trait Extractor {
     ///
     /// # Errors
     ///
-    /// [`ExtractError::ModelLoad`] when the model is unavailable,
-    /// [`ExtractError::Failed`] when this text could not be extracted.
-    fn extract(&self, text: &str, hints: &[String]) -> Result<Outcome, ExtractError>;
+    /// [`LlmExtractError::ModelLoad`] when the model is unavailable,
+    /// [`LlmExtractError::Failed`] when this text could not be extracted.
+    fn extract(&self, text: &str, hints: &[String]) -> Result<Outcome, LlmExtractError>;
 }
 
 /// What LlmExtract produced for one invocation.
@@ -296,13 +296,13 @@ fn extract_output(
         }
         attempted = true;
         match extractor.extract(text, &slot.hints) {
-            Err(ExtractError::ModelLoad(reason)) => {
+            Err(LlmExtractError::ModelLoad(reason)) => {
                 let reason = reason.replace('\n', "; ");
                 let message = format!("LlmExtract model load failed: {reason}");
                 details.add(Some(n), DetailKind::ModelLoadFailed, message);
                 return report;
             }
-            Err(ExtractError::Failed(reason)) => {
+            Err(LlmExtractError::Failed(reason)) => {
                 let message = format!("invocation {n}: LlmExtract on {stream} failed: {reason}");
                 details.add(Some(n), DetailKind::ExtractFailed, message);
             }
@@ -418,12 +418,12 @@ mod tests {
     /// Answers by text; records every call as (text, hints).
     #[derive(Default)]
     struct Scripted {
-        answers: HashMap<&'static str, Result<Outcome, ExtractError>>,
+        answers: HashMap<&'static str, Result<Outcome, LlmExtractError>>,
         calls: RefCell<Vec<(String, Vec<String>)>>,
     }
 
     impl Scripted {
-        fn answer(mut self, text: &'static str, answer: Result<Outcome, ExtractError>) -> Self {
+        fn answer(mut self, text: &'static str, answer: Result<Outcome, LlmExtractError>) -> Self {
             self.answers.insert(text, answer);
             self
         }
@@ -433,7 +433,7 @@ mod tests {
     }
 
     impl Extractor for Scripted {
-        fn extract(&self, text: &str, hints: &[String]) -> Result<Outcome, ExtractError> {
+        fn extract(&self, text: &str, hints: &[String]) -> Result<Outcome, LlmExtractError> {
             self.calls
                 .borrow_mut()
                 .push((text.to_owned(), hints.to_vec()));
@@ -448,7 +448,7 @@ mod tests {
         Metric::new(name, value, Stream::Stdout, SOURCE_LLM_EXTRACT)
     }
 
-    fn found(metrics: Vec<Metric>) -> Result<Outcome, ExtractError> {
+    fn found(metrics: Vec<Metric>) -> Result<Outcome, LlmExtractError> {
         Ok(Outcome {
             metrics,
             rejected: Vec::new(),
@@ -531,7 +531,7 @@ mod tests {
     #[test]
     fn stderr_is_tried_when_stdout_extraction_fails() {
         let ex = Scripted::default()
-            .answer("out", Err(ExtractError::Failed("no JSON".into())))
+            .answer("out", Err(LlmExtractError::Failed("no JSON".into())))
             .answer("err", found(vec![metric("t", 2.0)]));
         let report = run(
             &ex,
@@ -551,7 +551,7 @@ mod tests {
     fn model_load_failure_is_one_detail_with_no_metrics_no_stderr_no_checks() {
         let ex = Scripted::default().answer(
             "out",
-            Err(ExtractError::ModelLoad(
+            Err(LlmExtractError::ModelLoad(
                 "model file `/m.gguf` does not exist\nhint: run it".into(),
             )),
         );
@@ -648,7 +648,7 @@ mod tests {
 
     #[test]
     fn bounds_are_skipped_when_no_extraction_succeeded() {
-        let failed = || Err(ExtractError::Failed("bad".into()));
+        let failed = || Err(LlmExtractError::Failed("bad".into()));
         let ex = Scripted::default()
             .answer("out", failed())
             .answer("err", failed());
