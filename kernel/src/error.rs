@@ -60,6 +60,15 @@ pub enum KernelError {
         source: io::Error,
     },
 
+    /// The process was asked to stop (Ctrl-C) during a build or while
+    /// waiting for another build's lock; the build's processes were stopped
+    /// and nothing was installed.
+    #[error("interrupted during `{stage}`; its processes were stopped and nothing was installed")]
+    Interrupted {
+        /// The stage that was running, e.g. `build kernel`.
+        stage: String,
+    },
+
     /// A build stage exited unsuccessfully.
     #[error("{stage} failed; last lines of its output:\n{tail}")]
     BuildFailed {

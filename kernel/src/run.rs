@@ -5,8 +5,11 @@ use std::collections::VecDeque;
 use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use crate::{BuildEvent, KernelError};
 
@@ -44,16 +47,29 @@ pub(crate) fn make() -> Command {
     cmd
 }
 
+/// How often a build checks for a stop request while its command runs
+/// quietly (a link step prints nothing for a minute) or while it waits for a lock.
+const STOP_POLL: Duration = Duration::from_millis(100);
+/// How long a stopped build's processes get to exit on SIGTERM before SIGKILL.
+const TERM_GRACE: Duration = Duration::from_secs(3);
+
 /// Runs `cmd` to completion, sending each output line to `progress`.
 ///
 /// stdout and stderr share one pipe, so lines keep the order the command
 /// wrote them in: make's error message lands after the compiler output
 /// that caused it, as in a terminal.
 ///
+/// The command runs in a process group of its own and dies with this
+/// process (`PR_SET_PDEATHSIG`). On a stop request
+/// ([`ktstr_stop::request_stop`], the CLI's Ctrl-C) the whole group
+/// (`make` and every compiler it started) gets SIGTERM, then SIGKILL after
+/// a grace period, and is reaped before this returns.
+///
 /// # Errors
 ///
 /// [`KernelError::Spawn`] if it cannot start, [`KernelError::BuildFailed`]
-/// with the last [`TAIL_LINES`] lines if it exits unsuccessfully.
+/// with the last [`TAIL_LINES`] lines if it exits unsuccessfully,
+/// [`KernelError::Interrupted`] on a stop request.
 pub fn run_streamed(
     stage: &str,
     mut cmd: Command,
@@ -67,30 +83,58 @@ pub fn run_streamed(
     };
     let (reader, writer) = pipe().map_err(spawn_error)?;
     let writer2 = writer.try_clone().map_err(spawn_error)?;
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(writer)
-        .stderr(writer2)
-        .spawn()
-        .map_err(spawn_error)?;
+    cmd.stdin(Stdio::null()).stdout(writer).stderr(writer2);
+    // SAFETY: setpgid and prctl are async-signal-safe and touch only the child.
+    unsafe {
+        cmd.pre_exec(own_group_dying_with_parent);
+    }
+    let mut child = cmd.spawn().map_err(spawn_error)?;
     // The command holds our copies of the write end; close them, or the
-    // read below never sees end-of-file.
+    // reader never sees end-of-file.
     drop(cmd);
 
-    let mut tail = VecDeque::with_capacity(TAIL_LINES);
-    let mut reader = BufReader::new(reader);
-    let mut buf = Vec::new();
-    // A read error ends the output like EOF; the exit status still decides.
-    while reader.read_until(b'\n', &mut buf).is_ok_and(|n| n > 0) {
-        // Lossy: compilers may quote non-UTF-8 source bytes.
-        let line = String::from_utf8_lossy(&buf).trim_end().to_owned();
-        buf.clear();
-        if tail.len() == TAIL_LINES {
-            tail.pop_front();
+    // Lines arrive on a thread so a quiet command does not keep us from
+    // seeing a stop request.
+    let (tx, rx) = mpsc::channel::<String>();
+    let lines = std::thread::spawn(move || {
+        let mut reader = BufReader::new(reader);
+        let mut buf = Vec::new();
+        // A read error ends the output like EOF; the exit status still decides.
+        while reader.read_until(b'\n', &mut buf).is_ok_and(|n| n > 0) {
+            // Lossy: compilers may quote non-UTF-8 source bytes.
+            let line = String::from_utf8_lossy(&buf).trim_end().to_owned();
+            buf.clear();
+            if tx.send(line).is_err() {
+                break;
+            }
         }
-        tail.push_back(line.clone());
-        progress(BuildEvent::Line(line));
+    });
+    let mut tail = VecDeque::with_capacity(TAIL_LINES);
+    let interrupted = loop {
+        if ktstr_stop::stop_requested() {
+            break true;
+        }
+        match rx.recv_timeout(STOP_POLL) {
+            Ok(line) => {
+                if tail.len() == TAIL_LINES {
+                    tail.pop_front();
+                }
+                tail.push_back(line.clone());
+                progress(BuildEvent::Line(line));
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break false,
+        }
+    };
+    if interrupted {
+        stop_group(&mut child);
+        drop(rx);
+        let _ = lines.join();
+        return Err(KernelError::Interrupted {
+            stage: stage.to_owned(),
+        });
     }
+    let _ = lines.join();
     let status = child.wait().map_err(spawn_error)?;
     if status.success() {
         return Ok(());
@@ -101,6 +145,56 @@ pub fn run_streamed(
         stage: stage.to_owned(),
         tail: text.join("\n"),
     })
+}
+
+/// In the child before exec: a process group of its own (so the whole
+/// build can be stopped at once) and SIGKILL if this process dies first.
+fn own_group_dying_with_parent() -> io::Result<()> {
+    // SAFETY: setpgid(0, 0) takes no pointers and only changes this (child) process.
+    if unsafe { libc::setpgid(0, 0) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: PR_SET_PDEATHSIG takes a signal number and no pointers.
+    if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// SIGTERM to the child's process group, SIGKILL after [`TERM_GRACE`],
+/// then reaps the child. Grandchildren that outlive it are in the same
+/// group and get the same signals.
+fn stop_group(child: &mut Child) {
+    let Ok(pgid) = libc::pid_t::try_from(child.id()) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return;
+    };
+    signal_group(pgid, libc::SIGTERM);
+    let deadline = Instant::now() + TERM_GRACE;
+    while Instant::now() < deadline {
+        if matches!(child.try_wait(), Ok(Some(_))) && !group_alive(pgid) {
+            return;
+        }
+        std::thread::sleep(STOP_POLL);
+    }
+    signal_group(pgid, libc::SIGKILL);
+    let _ = child.wait();
+}
+
+/// Sends `sig` to every process of group `pgid`; a group already gone is fine.
+fn signal_group(pgid: libc::pid_t, sig: libc::c_int) {
+    // SAFETY: kill(2) with a negative pid signals that process group; no pointers.
+    let rc = unsafe { libc::kill(-pgid, sig) };
+    if rc != 0 {
+        tracing::debug!(pgid, sig, error = %io::Error::last_os_error(), "signal build group");
+    }
+}
+
+/// Whether any process of group `pgid` still exists.
+fn group_alive(pgid: libc::pid_t) -> bool {
+    // SAFETY: signal 0 only checks that the group exists; no pointers.
+    unsafe { libc::kill(-pgid, 0) == 0 }
 }
 
 /// A close-on-exec pipe: (read end, write end).
@@ -155,7 +249,8 @@ impl BuildLock {
     ///
     /// # Errors
     ///
-    /// An I/O error creating or locking the file.
+    /// An I/O error creating or locking the file;
+    /// [`KernelError::Interrupted`] on a stop request while waiting.
     pub fn acquire(
         path: &Path,
         progress: &mut dyn FnMut(BuildEvent),
@@ -166,11 +261,20 @@ impl BuildLock {
             .write(true)
             .open(path)
             .map_err(KernelError::io("create build lock", path))?;
-        if !flock(&file, libc::LOCK_EX | libc::LOCK_NB).map_err(KernelError::io("lock", path))? {
+        let try_lock = || flock(&file, libc::LOCK_EX | libc::LOCK_NB);
+        if !try_lock().map_err(KernelError::io("lock", path))? {
             progress(BuildEvent::Stage(
                 "wait for another build of this kernel".to_owned(),
             ));
-            flock(&file, libc::LOCK_EX).map_err(KernelError::io("lock", path))?;
+            // Polled, not blocking, so Ctrl-C ends the wait.
+            while !try_lock().map_err(KernelError::io("lock", path))? {
+                if ktstr_stop::stop_requested() {
+                    return Err(KernelError::Interrupted {
+                        stage: "wait for another build".to_owned(),
+                    });
+                }
+                std::thread::sleep(STOP_POLL);
+            }
         }
         Ok(BuildLock { _file: file })
     }

@@ -25,12 +25,11 @@ pub mod initramfs;
 pub mod kvm;
 mod qemu;
 mod ring_map;
-mod stop;
 
 pub use accel::{host_has_hw_virt, hypervisor_signature, speed_class, Accel, TCG_SIGNATURE};
 pub use backend::{Backend, VmOutcome, VmSpec, WireStats, GUEST_WIRE_ARG};
 pub use console::Console;
 pub use error::VmError;
 pub use exit::{classify, VmExit};
+pub use ktstr_stop::{request_stop, stop_requested};
 pub use qemu::{qemu_command_line, vm_run_base, QemuBackend, RUN_DIR_ENV};
-pub use stop::{request_stop, stop_requested};
