@@ -213,14 +213,15 @@ fn run_in_vm(
         backend: runner.backend.as_ref(),
         runtime: &runner.options.runtime,
     };
-    let res = vm::run(req, &mut |_| {})?;
+    let mut res = vm::run(req, &mut |_| {})?;
     let input = RunInput {
         scenario: scenario.clone(),
         scheduler: sched.label(),
         topology: topo.to_string(),
         // KVM inside an emulated host runs at emulation speed: judge it so.
         accel: ktstr_vmm::speed_class(res.outcome.accel),
-        messages: res.outcome.messages.clone(),
+        // Moved, not copied: a flooded run keeps up to the wire's budget.
+        messages: std::mem::take(&mut res.outcome.messages),
         console: res.outcome.console.text(),
         vm_exit: vm_end(&res.outcome),
         wire_loss: res
@@ -232,7 +233,7 @@ fn run_in_vm(
     let verdict = evaluate(&input);
     let judgement = payload_judge::judge(
         scenario,
-        &res.outcome.messages,
+        &input.messages,
         &runner.registry,
         &PluginExtractor::new(&runner.registry),
         llm_extract::wire_health(&res.outcome.wire),
@@ -275,7 +276,7 @@ fn run_in_vm(
         boot_ms: res.hello.as_ref().map(|h| h.boot_ns as f64 / 1e6),
         topology_mismatches,
         metrics: record::run_metrics(&verdict, &judgement.reports, scenario),
-        timeline: ktstr_eval::Timeline::from_messages(&res.outcome.messages),
+        timeline: ktstr_eval::Timeline::from_messages(&input.messages),
         verdict,
         payloads: judgement.reports,
         payload_findings: judgement.findings,

@@ -72,6 +72,12 @@ pub struct WireStats {
     pub ring_dropped_frames: u64,
     /// Bytes of those frames.
     pub ring_dropped_bytes: u64,
+    /// Messages the host decoded but did not keep: more of one kind, or more
+    /// bytes in all, than a run can send (a misbehaving guest flooding the
+    /// wire). Host memory stays bounded; the run is judged with the loss.
+    pub host_dropped_messages: u64,
+    /// Payload bytes of those messages.
+    pub host_dropped_bytes: u64,
     /// Which transports carried frames (`ring`, `serial`).
     pub transports: Vec<String>,
 }
@@ -84,6 +90,7 @@ impl WireStats {
             + self.decode_errors
             + self.truncated
             + self.ring_dropped_frames
+            + self.host_dropped_messages
             > 0
     }
 }
@@ -93,7 +100,8 @@ impl WireStats {
 pub struct VmOutcome {
     /// How the run ended.
     pub exit: VmExit,
-    /// Every message the guest sent, in order.
+    /// The messages the guest sent, in order: all of them, unless it sent
+    /// more than a run can ([`WireStats::host_dropped_messages`]).
     pub messages: Vec<Message>,
     /// The captured console.
     pub console: Console,

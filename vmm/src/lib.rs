@@ -25,6 +25,7 @@ pub mod initramfs;
 pub mod kvm;
 mod qemu;
 mod ring_map;
+mod wire_in;
 
 pub use accel::{host_has_hw_virt, hypervisor_signature, speed_class, Accel, TCG_SIGNATURE};
 pub use backend::{Backend, VmOutcome, VmSpec, WireStats, GUEST_WIRE_ARG};

@@ -20,6 +20,9 @@ pub struct DecodeStats {
     /// Bytes discarded outside good frames: garbage, and the bytes of bad
     /// frames as the decoder steps past them.
     pub skipped_bytes: u64,
+    /// Payload bytes of the frames decoded: what the `frames` weigh, so a
+    /// receiver can bound what it keeps.
+    pub payload_bytes: u64,
 }
 
 impl DecodeStats {
@@ -28,6 +31,7 @@ impl DecodeStats {
         *self
             == DecodeStats {
                 frames: self.frames,
+                payload_bytes: self.payload_bytes,
                 ..DecodeStats::default()
             }
     }
@@ -164,6 +168,7 @@ impl Decoder {
                 Ok((msg, [])) => {
                     self.pos += FRAME_HEADER_LEN + len;
                     self.stats.frames += 1;
+                    self.stats.payload_bytes += len as u64;
                     return Some(msg);
                 }
                 Ok(_) | Err(_) => {

@@ -412,22 +412,11 @@ impl Machine {
         // The ring stays mapped by `self.mem` until the Machine drops, after
         // this run and its Wire.
         let wire = Wire::new(ring, Arc::clone(&self.com2));
-        let mut messages = Vec::new();
-        let (mut threads, wire) = event_loop.run(
-            &shared,
-            threads,
-            wire,
-            self.config.timeout,
-            on_message,
-            &mut messages,
-        );
+        let (mut threads, wire) =
+            event_loop.run(&shared, threads, wire, self.config.timeout, on_message);
         stop_threads(&shared, &mut threads);
         let wall = start.elapsed();
-        let first = messages.len();
-        let (wire, ring_corruptions) = wire.finish(&mut messages);
-        for m in &messages[first..] {
-            on_message(m);
-        }
+        let (messages, wire, ring_corruptions) = wire.finish(on_message);
         let stop = shared
             .reason
             .lock()

@@ -14,13 +14,14 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use event_manager::{EventManager, EventOps, EventSet, Events, MutEventSubscriber, SubscriberOps};
-use ktstr_wire::{Decoder, Message, RingReader};
+use ktstr_wire::{Message, RingReader};
 use vmm_sys_util::eventfd::{EventFd, EFD_NONBLOCK};
 use vmm_sys_util::signal::Killable;
 use vmm_sys_util::timerfd::TimerFd;
 
 use super::stop::GuestStop;
 use super::vcpu::{kick_signal, Shared};
+use crate::wire_in::{Transport, WireIn};
 use crate::{stop_requested, VmError, WireStats};
 
 /// How often the wire is drained while the guest runs.
@@ -28,15 +29,12 @@ const POLL: Duration = Duration::from_millis(2);
 /// How often the vCPUs are kicked to check whether all are halted for good.
 const PROBE: Duration = Duration::from_millis(50);
 
-/// The wire's two transports and their decoders.
+/// The wire's two transports, read into one [`WireIn`].
 pub(crate) struct Wire {
     /// Host address and length of the ring region, if it is mapped.
     ring: Option<(*mut u8, usize)>,
     reader: Option<RingReader>,
-    ring_dec: Decoder,
-    serial_dec: Decoder,
-    ring_used: bool,
-    serial_used: bool,
+    wire_in: WireIn,
     com2: Arc<Mutex<Vec<u8>>>,
     buf: Vec<u8>,
 }
@@ -48,17 +46,14 @@ impl Wire {
         Wire {
             ring,
             reader: None,
-            ring_dec: Decoder::new(),
-            serial_dec: Decoder::new(),
-            ring_used: false,
-            serial_used: false,
+            wire_in: WireIn::new(),
             com2,
             buf: Vec::with_capacity(64 << 10),
         }
     }
 
-    /// Decodes whatever arrived since the last call into `out`.
-    fn drain(&mut self, out: &mut Vec<Message>) {
+    /// Decodes whatever arrived since the last call.
+    fn drain(&mut self) {
         if self.reader.is_none() {
             if let Some((ptr, len)) = self.ring {
                 // SAFETY: `new`'s contract: the region stays mapped while
@@ -70,48 +65,32 @@ impl Wire {
         if let Some(r) = self.reader.as_mut() {
             self.buf.clear();
             r.read_into(&mut self.buf);
-            if !self.buf.is_empty() {
-                self.ring_dec.push(&self.buf);
-                let before = out.len();
-                out.extend(self.ring_dec.drain());
-                self.ring_used |= out.len() > before;
-            }
+            self.wire_in.feed(Transport::Ring, &self.buf);
         }
         let bytes = std::mem::take(&mut *self.com2.lock().unwrap_or_else(|e| e.into_inner()));
-        if !bytes.is_empty() {
-            self.serial_dec.push(&bytes);
-            let before = out.len();
-            out.extend(self.serial_dec.drain());
-            self.serial_used |= out.len() > before;
-        }
+        self.wire_in.feed(Transport::Serial, &bytes);
     }
 
-    /// Drains the rest, flushes the decoders into `out` and returns the
-    /// counters and the ring header's corruption count.
-    pub(crate) fn finish(mut self, out: &mut Vec<Message>) -> (WireStats, u64) {
-        self.drain(out);
-        let mut wire = WireStats::default();
-        for (name, dec, used) in [
-            ("ring", &mut self.ring_dec, self.ring_used),
-            ("serial", &mut self.serial_dec, self.serial_used),
-        ] {
-            out.extend(dec.finish());
-            let s = dec.stats();
-            wire.frames += s.frames;
-            wire.crc_errors += s.crc_errors;
-            wire.bad_lengths += s.bad_lengths;
-            wire.decode_errors += s.decode_errors;
-            wire.truncated += s.truncated;
-            if used {
-                wire.transports.push(name.to_string());
-            }
-        }
+    /// Kept messages not handed on yet.
+    pub(crate) fn fresh(&mut self) -> &[Message] {
+        self.wire_in.fresh()
+    }
+
+    /// Drains the rest and ends both streams: the messages (those not yet
+    /// handed on are also passed to `on_message`), the counters and the ring
+    /// header's corruption count.
+    pub(crate) fn finish(
+        mut self,
+        on_message: &mut dyn FnMut(&Message),
+    ) -> (Vec<Message>, WireStats, u64) {
+        self.drain();
+        let (messages, mut wire) = self.wire_in.finish(on_message);
         let corruptions = self.reader.as_ref().map_or(0, |r| {
             wire.ring_dropped_frames = r.dropped_frames();
             wire.ring_dropped_bytes = r.dropped_bytes();
             r.corruptions()
         });
-        (wire, corruptions)
+        (messages, wire, corruptions)
     }
 }
 
@@ -126,8 +105,6 @@ struct Monitor {
     start: Instant,
     timeout: Duration,
     parked_rounds: u32,
-    /// Messages decoded since the loop last handed them on.
-    fresh: Vec<Message>,
 }
 
 impl Monitor {
@@ -136,7 +113,7 @@ impl Monitor {
     }
 
     fn on_tick(&mut self) {
-        self.wire.drain(&mut self.fresh);
+        self.wire.drain();
         if stop_requested() {
             self.stop(GuestStop::Interrupted);
         } else if self.start.elapsed() > self.timeout {
@@ -233,7 +210,7 @@ impl EventLoop {
 
     /// Runs until a stop reason is set (by a vCPU or by the loop: watchdog,
     /// Ctrl-C, all halted), handing each decoded message to `on_message`
-    /// and `messages` as it arrives. Returns the threads, still to be
+    /// as it arrives. Returns the threads, still to be
     /// stopped by the caller, and the wire, still to be finished.
     pub(crate) fn run(
         self,
@@ -242,7 +219,6 @@ impl EventLoop {
         wire: Wire,
         timeout: Duration,
         on_message: &mut dyn FnMut(&Message),
-        messages: &mut Vec<Message>,
     ) -> (Vec<JoinHandle<()>>, Wire) {
         let EventLoop {
             tick,
@@ -260,16 +236,13 @@ impl EventLoop {
             start: Instant::now(),
             timeout,
             parked_rounds: 0,
-            fresh: Vec::new(),
         }));
         let id = em.add_subscriber(Rc::clone(&monitor));
         loop {
             // An error is EINTR (a signal to this thread): look again.
             let _ = em.run_with_timeout(PROBE.as_millis() as i32);
-            let fresh = std::mem::take(&mut monitor.borrow_mut().fresh);
-            for m in fresh {
-                on_message(&m);
-                messages.push(m);
+            for m in monitor.borrow_mut().wire.fresh() {
+                on_message(m);
             }
             if shared
                 .reason

@@ -9,12 +9,13 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use ktstr_wire::{DecodeStats, Decoder, Message, RingReader};
+use ktstr_wire::{Message, RingReader};
 
 use super::args::{qemu_args, RunFiles};
 use super::QemuBackend;
 use crate::ring_map::SharedMap;
-use crate::{classify, stop_requested, Console, VmError, VmOutcome, VmSpec, WireStats};
+use crate::wire_in::{Transport, WireIn};
+use crate::{classify, stop_requested, Console, VmError, VmOutcome, VmSpec};
 
 /// How often the host polls the ring, the serial file and the child.
 const POLL: Duration = Duration::from_millis(5);
@@ -42,34 +43,6 @@ impl Drop for ChildGuard {
         if let Some(mut c) = self.0.take() {
             let _ = c.kill();
             let _ = c.wait();
-        }
-    }
-}
-
-/// One transport's decoder and where its bytes come from.
-struct Transport {
-    name: &'static str,
-    decoder: Decoder,
-    used: bool,
-}
-
-impl Transport {
-    fn new(name: &'static str) -> Self {
-        Transport {
-            name,
-            decoder: Decoder::new(),
-            used: false,
-        }
-    }
-
-    fn feed(&mut self, bytes: &[u8], sink: &mut dyn FnMut(Message)) {
-        if bytes.is_empty() {
-            return;
-        }
-        self.decoder.push(bytes);
-        for m in self.decoder.drain() {
-            self.used = true;
-            sink(m);
         }
     }
 }
@@ -166,28 +139,23 @@ pub(super) fn run(
         }
     });
 
-    let mut ring = Transport::new("ring");
-    let mut serial = Transport::new("serial");
+    let mut wire_in = WireIn::new();
     let mut reader: Option<RingReader> = None;
     let mut serial_file: Option<File> = None;
-    let mut messages = Vec::new();
-    let mut done_seen = false;
-    let mut sink = |m: Message| {
-        done_seen |= matches!(m, Message::Done(_));
-        on_message(&m);
-        messages.push(m);
-    };
     let mut buf = Vec::with_capacity(64 << 10);
     // Both transports, in one place: polled while QEMU runs and once after.
-    let mut poll_wire = |sink: &mut dyn FnMut(Message)| {
-        poll_ring(&map, &mut reader, &mut buf, &mut ring, sink);
-        poll_serial(&serial_path, &mut serial_file, &mut buf, &mut serial, sink);
+    let mut poll_wire = |wire_in: &mut WireIn| {
+        poll_ring(&map, &mut reader, &mut buf, wire_in);
+        poll_serial(&serial_path, &mut serial_file, &mut buf, wire_in);
+        for m in wire_in.fresh() {
+            on_message(m);
+        }
     };
     let mut timed_out = None;
     let mut interrupted = false;
 
     let status = loop {
-        poll_wire(&mut sink);
+        poll_wire(&mut wire_in);
         if let Some(st) = proc.try_wait().map_err(VmError::io("wait for qemu"))? {
             break st;
         }
@@ -202,7 +170,7 @@ pub(super) fn run(
     };
     let wall = start.elapsed();
     // The guest's last frames may land between our last poll and its power-off.
-    poll_wire(&mut sink);
+    poll_wire(&mut wire_in);
     let _ = console_thread.map(JoinHandle::join);
     let _ = stderr_thread.map(JoinHandle::join);
     child.0 = None;
@@ -216,7 +184,7 @@ pub(super) fn run(
         && timed_out.is_none()
         && !interrupted
         && console.text().is_empty()
-        && messages.is_empty()
+        && wire_in.is_empty()
     {
         // QEMU refused to start (bad option, missing device): say what it said.
         return Err(VmError::Unavailable {
@@ -228,14 +196,8 @@ pub(super) fn run(
         });
     }
 
-    let mut wire = WireStats::default();
-    for t in [&mut ring, &mut serial] {
-        t.decoder.finish();
-        add_stats(&mut wire, &t.decoder.stats());
-        if t.used {
-            wire.transports.push(t.name.to_string());
-        }
-    }
+    let done_seen = wire_in.done_seen();
+    let (messages, mut wire) = wire_in.finish(on_message);
     if let Some(r) = &reader {
         wire.ring_dropped_frames = r.dropped_frames();
         wire.ring_dropped_bytes = r.dropped_bytes();
@@ -258,21 +220,12 @@ pub(super) fn run(
     })
 }
 
-fn add_stats(w: &mut WireStats, s: &DecodeStats) {
-    w.frames += s.frames;
-    w.crc_errors += s.crc_errors;
-    w.bad_lengths += s.bad_lengths;
-    w.decode_errors += s.decode_errors;
-    w.truncated += s.truncated;
-}
-
 /// Reads whatever the guest committed to the ring since the last call.
 fn poll_ring(
     map: &SharedMap,
     reader: &mut Option<RingReader>,
     buf: &mut Vec<u8>,
-    t: &mut Transport,
-    sink: &mut dyn FnMut(Message),
+    wire_in: &mut WireIn,
 ) {
     if reader.is_none() {
         // SAFETY: the mapping is valid for `len` bytes while `map` lives, which
@@ -282,25 +235,19 @@ fn poll_ring(
     if let Some(r) = reader.as_mut() {
         buf.clear();
         r.read_into(buf);
-        t.feed(buf, sink);
+        wire_in.feed(Transport::Ring, buf);
     }
 }
 
 /// Reads what QEMU appended to the COM2 file since the last call.
-fn poll_serial(
-    path: &Path,
-    file: &mut Option<File>,
-    buf: &mut Vec<u8>,
-    t: &mut Transport,
-    sink: &mut dyn FnMut(Message),
-) {
+fn poll_serial(path: &Path, file: &mut Option<File>, buf: &mut Vec<u8>, wire_in: &mut WireIn) {
     if file.is_none() {
         *file = File::open(path).ok();
     }
     if let Some(f) = file.as_mut() {
         buf.clear();
         let _ = f.read_to_end(buf);
-        t.feed(buf, sink);
+        wire_in.feed(Transport::Serial, buf);
     }
 }
 
