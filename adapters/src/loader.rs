@@ -22,7 +22,7 @@ pub enum PluginLoadError {
     },
     /// The library exports no abi_stable root module.
     #[error(
-        "`{path}` is not a ktstr adapter plugin: it exports no adapter module\n  \
+        "`{path}` is not a ktstr adapter plugin: it exports no adapter module\n\
          hint: export one with `ktstr_adapters::export_adapter!` in a `cdylib` crate"
     )]
     NotAPlugin {
@@ -31,7 +31,7 @@ pub enum PluginLoadError {
     },
     /// The plugin was built against an incompatible interface.
     #[error(
-        "adapter plugin `{path}` is incompatible with this ktstr: {problem}\n  \
+        "adapter plugin `{path}` is incompatible with this ktstr: {problem}\n\
          hint: rebuild the plugin against ktstr-adapters {INTERFACE_VERSION}"
     )]
     Incompatible {

@@ -20,7 +20,7 @@ pub const ADAPTER_PATH_ENV: &str = "KTSTR_ADAPTER_PATH";
 #[derive(Debug, Error)]
 pub enum AdapterRunError {
     /// No adapter has this name.
-    #[error("unknown adapter `{name}`\n  hint: available adapters: {available}")]
+    #[error("unknown adapter `{name}`\nhint: available adapters: {available}")]
     UnknownAdapter {
         /// The requested name.
         name: String,
@@ -322,7 +322,7 @@ mod tests {
         let err = reg.extract("C", &AdapterInput::default()).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown adapter `C`\n  hint: available adapters: A, B"
+            "unknown adapter `C`\nhint: available adapters: A, B"
         );
     }
 

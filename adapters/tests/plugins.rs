@@ -196,7 +196,7 @@ fn plugin_built_against_another_major_version_is_refused() {
         err.to_string(),
         format!(
             "adapter plugin `{}` is incompatible with this ktstr: it was built against ktstr-adapters 1.0.0, \
-             this ktstr uses {}\n  hint: rebuild the plugin against ktstr-adapters 0.1",
+             this ktstr uses {}\nhint: rebuild the plugin against ktstr-adapters 0.1",
             path.display(),
             env!("CARGO_PKG_VERSION")
         )

@@ -166,7 +166,7 @@ fn run_now(a: &CompareArgs) -> Result<(Vec<StoredRun>, Vec<StoredRun>), Failure>
         ..RunnerOptions::default()
     })?;
     for w in runner.warnings() {
-        eprintln!("warning: {w}");
+        crate::failure::warn(w);
     }
     let (sa, sb) = (runner.scheduler(&a.a)?, runner.scheduler(&a.b)?);
     let order = interleaved(a.repeat as usize);

@@ -69,7 +69,7 @@ pub(crate) fn run(a: ExtractArgs) -> CmdResult {
         (None, Some(spec)) => spec.adapter.clone(),
         (None, None) => {
             return Err(Failure::usage(anyhow!(
-                "no adapter given: pass --adapter NAME or --spec FILE"
+                "no adapter given\nhint: pass --adapter NAME or --spec FILE"
             )))
         }
     };
@@ -134,7 +134,7 @@ pub(crate) fn run(a: ExtractArgs) -> CmdResult {
 pub(crate) fn registry(plugins: &[PathBuf]) -> Result<AdapterRegistry, Failure> {
     let (registry, warnings) = ktstr_runner::adapter_registry(plugins).or_usage()?;
     for w in warnings {
-        eprintln!("warning: {w}");
+        crate::failure::warn(&w);
     }
     Ok(registry)
 }

@@ -1,4 +1,10 @@
-//! Turning errors into one headline, their causes, and an exit code.
+//! Turning errors into one headline, their causes, their hints, and an exit code.
+//!
+//! A fix the user can make is a `hint: ...` line at the end of a library's
+//! error message (`"unknown accelerator `{0}`\nhint: use `kvm` or `tcg`"`), so
+//! it survives in every place the message is shown. This printer lifts those
+//! lines out of the headline and every cause and prints them once, after the
+//! causes.
 
 use std::process::ExitCode;
 
@@ -41,7 +47,7 @@ impl Failure {
         }
     }
 
-    /// Prints `error: headline`, then each cause, and returns the exit code.
+    /// Prints `error: headline`, then each cause, then each hint, and returns the exit code.
     pub(crate) fn report(self) -> ExitCode {
         eprint!("{}", render(&self.error));
         ExitCode::from(self.code)
@@ -60,20 +66,64 @@ impl From<ktstr_runner::RunError> for Failure {
     }
 }
 
-/// `error: headline` and a `caused by:` line for each cause the lines above
-/// do not already say (library errors often print their OS error in their
-/// own message and also hold it as their source).
+/// Prints `warning: message`, its hint lines set apart as for an error.
+pub(crate) fn warn(message: &str) {
+    eprint!("{}", render_warning(message));
+}
+
+/// `error: headline`, a `caused by:` line for each cause the lines above do
+/// not already say (library errors often print their OS error in their own
+/// message and also hold it as their source), then a `hint:` line for each
+/// distinct hint of the headline and the causes.
 fn render(error: &anyhow::Error) -> String {
-    let mut said = error.to_string();
-    let mut out = format!("error: {said}\n");
-    for cause in error.chain().skip(1) {
-        let text = cause.to_string();
-        if !said.contains(&text) {
+    let message = error.to_string();
+    let causes: Vec<String> = error.chain().skip(1).map(|c| c.to_string()).collect();
+    let (headline, mut hints) = split_hints(&message);
+    let mut said = headline.to_owned();
+    let mut out = format!("error: {headline}\n");
+    for cause in &causes {
+        let (text, more) = split_hints(cause);
+        if !said.contains(text) {
             out.push_str(&format!("  caused by: {text}\n"));
-            said.push_str(&text);
+            said.push_str(text);
+        }
+        hints.extend(more);
+    }
+    push_hints(&mut out, &hints);
+    out
+}
+
+/// `warning: message` with its hints on lines of their own.
+fn render_warning(message: &str) -> String {
+    let (body, hints) = split_hints(message);
+    let mut out = format!("warning: {body}\n");
+    push_hints(&mut out, &hints);
+    out
+}
+
+/// Splits the trailing `hint: ...` lines off a message: what went wrong, and
+/// the hints in order.
+fn split_hints(message: &str) -> (&str, Vec<&str>) {
+    let mut body = message;
+    let mut hints = Vec::new();
+    while let Some((rest, last)) = body.rsplit_once('\n') {
+        let Some(hint) = last.trim_start().strip_prefix("hint: ") else {
+            break;
+        };
+        hints.push(hint);
+        body = rest;
+    }
+    hints.reverse();
+    (body, hints)
+}
+
+/// One `  hint: ...` line per distinct hint, in order.
+fn push_hints(out: &mut String, hints: &[&str]) {
+    for (i, hint) in hints.iter().enumerate() {
+        if !hints[..i].contains(hint) {
+            out.push_str(&format!("  hint: {hint}\n"));
         }
     }
-    out
 }
 
 /// Attaches "usage error" semantics to a result.
@@ -132,6 +182,74 @@ mod tests {
         assert_eq!(
             render(&e),
             "error: cannot write the report\n  caused by: Permission denied (os error 13)\n"
+        );
+    }
+
+    /// What `ktstr extract --adapter Yaml` prints.
+    #[test]
+    fn an_unknown_adapter_prints_its_hint_on_its_own_line() {
+        let registry = ktstr_adapters::AdapterRegistry::new()
+            .with_builtin(ktstr_adapter_json::JsonAdapter)
+            .with_builtin(ktstr_adapter_exitcode::ExitCodeAdapter);
+        let e = registry
+            .extract("Yaml", &ktstr_adapters::AdapterInput::default())
+            .unwrap_err();
+        assert_eq!(
+            render(&e.into()),
+            "error: unknown adapter `Yaml`\n  hint: available adapters: Json, ExitCode\n"
+        );
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("failed to pick the accelerator")]
+    struct PickAccel {
+        #[source]
+        source: ktstr_model::UnknownAccel,
+    }
+
+    #[test]
+    fn hints_print_after_the_causes_in_chain_order() {
+        let e = anyhow::Error::new(PickAccel {
+            source: ktstr_model::UnknownAccel("hvf".into()),
+        })
+        .context("cannot boot `1,2,2,1`\nhint: `ktstr boot --help` lists the options");
+        assert_eq!(
+            render(&e),
+            "error: cannot boot `1,2,2,1`\n\
+             \x20 caused by: failed to pick the accelerator\n\
+             \x20 caused by: unknown accelerator `hvf`\n\
+             \x20 hint: `ktstr boot --help` lists the options\n\
+             \x20 hint: use `kvm` or `tcg`\n"
+        );
+    }
+
+    #[test]
+    fn a_hint_said_twice_in_the_chain_prints_once() {
+        let e = anyhow::Error::new(ktstr_model::UnknownAccel("hvf".into()))
+            .context("bad backend: unknown accelerator `hvf`\nhint: use `kvm` or `tcg`");
+        assert_eq!(
+            render(&e),
+            "error: bad backend: unknown accelerator `hvf`\n  hint: use `kvm` or `tcg`\n"
+        );
+    }
+
+    #[test]
+    fn only_trailing_hint_lines_are_lifted() {
+        assert_eq!(
+            split_hints("build failed:\nhint: from the tool's output\nlast line\nhint: fix it"),
+            (
+                "build failed:\nhint: from the tool's output\nlast line",
+                vec!["fix it"]
+            )
+        );
+        assert_eq!(split_hints("hint: alone"), ("hint: alone", vec![]));
+    }
+
+    #[test]
+    fn a_warning_sets_its_hint_apart() {
+        assert_eq!(
+            render_warning("plugin `x.so` is incompatible\nhint: rebuild it"),
+            "warning: plugin `x.so` is incompatible\n  hint: rebuild it\n"
         );
     }
 }

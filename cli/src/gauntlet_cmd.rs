@@ -115,7 +115,7 @@ pub(crate) fn run(a: GauntletArgs) -> CmdResult {
         ..RunnerOptions::default()
     };
     for w in Runner::open(options.clone())?.warnings() {
-        eprintln!("warning: {w}");
+        crate::failure::warn(w);
     }
     {
         eprintln!(
@@ -151,7 +151,7 @@ pub(crate) fn run(a: GauntletArgs) -> CmdResult {
         return Err(Failure::interrupted());
     }
     if let Err(e) = done.durations.save(&durations_path) {
-        eprintln!("warning: {e}");
+        crate::failure::warn(&e.to_string());
     }
     let report = done.report;
     if let Some(path) = &a.junit {

@@ -35,7 +35,9 @@ const FETCH_HINT: &str = "run `ktstr model fetch` (or scripts/fetch-model.sh)";
 
 pub(crate) fn run(c: ModelCommand) -> CmdResult {
     let path = model_path(None)
-        .ok_or_else(|| anyhow!("no cache directory: set HOME, XDG_CACHE_HOME or KTSTR_CACHE_DIR"))
+        .ok_or_else(|| {
+            anyhow!("no cache directory\nhint: set HOME, XDG_CACHE_HOME or KTSTR_CACHE_DIR")
+        })
         .or_usage()?;
     match c {
         ModelCommand::Status { json } => {

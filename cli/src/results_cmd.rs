@@ -116,7 +116,7 @@ pub(crate) fn run(c: ResultsCommand) -> CmdResult {
                 report.already_present
             );
             for r in &report.rejected {
-                eprintln!("warning: skipped {r}");
+                crate::failure::warn(&format!("skipped {r}"));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -125,7 +125,7 @@ pub(crate) fn run(c: ResultsCommand) -> CmdResult {
             let (n, rejected) = store.reindex().or_usage()?;
             println!("indexed {n} run(s) in {}", store.dir().display());
             for r in &rejected {
-                eprintln!("warning: skipped {r}");
+                crate::failure::warn(&format!("skipped {r}"));
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -250,7 +250,7 @@ fn open_runner(a: &RunArgs) -> Result<Runner, Failure> {
         eprintln!("results: run records go to {}", dir.display());
     }
     for w in runner.warnings() {
-        eprintln!("warning: {w}");
+        crate::failure::warn(w);
     }
     Ok(runner)
 }

@@ -22,7 +22,7 @@ use crate::{Cell, SchedulerUnderTest};
 ///
 /// A message naming the text and the accepted forms.
 pub fn parse_budget(text: &str) -> Result<Duration, String> {
-    let bad = || format!("`{text}` is not a duration; write e.g. `20m`, `90s`, `1h30m`");
+    let bad = || format!("`{text}` is not a duration\nhint: write e.g. `20m`, `90s`, `1h30m`");
     let mut total = 0u64;
     let mut number = String::new();
     for c in text.chars() {

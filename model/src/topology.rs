@@ -49,7 +49,7 @@ pub enum TopologyError {
     #[error("invalid topology `{0}`: every count must be at least 1")]
     Zero(String),
     /// LLCs cannot be spread evenly over the nodes.
-    #[error("invalid topology `{spec}`: {llcs} LLCs cannot be split evenly over {nodes} NUMA nodes; use a multiple of {nodes}")]
+    #[error("invalid topology `{spec}`: {llcs} LLCs cannot be split evenly over {nodes} NUMA nodes\nhint: use a multiple of {nodes}")]
     UnevenLlcs {
         /// The request as written.
         spec: String,

@@ -19,7 +19,7 @@ pub enum ResultsError {
         source: std::io::Error,
     },
     /// The SQLite index failed.
-    #[error("results index {}: {source} (delete it and run `ktstr results reindex` to rebuild it from the run files)", path.display())]
+    #[error("results index {}: {source}\nhint: delete it and run `ktstr results reindex` to rebuild it from the run files", path.display())]
     Index {
         /// The index file.
         path: PathBuf,
@@ -39,10 +39,10 @@ pub enum ResultsError {
     #[error("the results store already has run `{0}`")]
     Duplicate(String),
     /// No run has this id or id prefix.
-    #[error("no run `{0}` in the results store (`ktstr results list` shows the ids)")]
+    #[error("no run `{0}` in the results store\nhint: `ktstr results list` shows the ids")]
     NoSuchRun(String),
     /// Several runs start with this prefix.
-    #[error("run id `{prefix}` is ambiguous: {} (give more of the id)", candidates.join(", "))]
+    #[error("run id `{prefix}` is ambiguous: {}\nhint: give more of the id", candidates.join(", "))]
     AmbiguousId {
         /// The prefix given.
         prefix: String,

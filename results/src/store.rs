@@ -137,7 +137,7 @@ impl ResultsStore {
             let run: StoredRun =
                 serde_json::from_str(&text).map_err(|e| ResultsError::BadRecord {
                     origin: format!("the index {}", self.index_path().display()),
-                    why: format!("{e} (run `ktstr results reindex`)"),
+                    why: format!("{e}\nhint: run `ktstr results reindex`"),
                 })?;
             if filter.matches(&run) {
                 out.push(run);

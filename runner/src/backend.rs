@@ -65,7 +65,7 @@ impl fmt::Display for BackendChoice {
 
 /// A backend name that is not `auto`, `qemu` or `kvm`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown backend `{0}`: use auto, qemu or kvm")]
+#[error("unknown backend `{0}`\nhint: use auto, qemu or kvm")]
 pub struct UnknownBackend(pub String);
 
 impl FromStr for BackendChoice {

@@ -92,7 +92,7 @@ pub enum RunError {
     #[error("results store: {0}")]
     Results(#[from] ktstr_results::ResultsError),
     /// No results directory is known (no `$HOME`, no cargo project).
-    #[error("no results directory: set ${env} or pass one (`--results DIR`)", env = ktstr_results::RESULTS_ENV)]
+    #[error("no results directory\nhint: set ${env} or pass one (`--results DIR`)", env = ktstr_results::RESULTS_ENV)]
     NoResultsDir,
     /// The user pressed Ctrl-C; the VM was stopped and its files removed.
     #[error("interrupted; the VM was stopped and its files removed")]

@@ -99,7 +99,7 @@ fn union(
 fn part(index: u32, of: u32, total: u32) -> Result<std::ops::Range<u32>, String> {
     if of == 0 || of > total {
         return Err(format!(
-            "cannot cut {total} CPUs into {of} parts; use 1 to {total} parts"
+            "cannot cut {total} CPUs into {of} parts\nhint: use 1 to {total} parts"
         ));
     }
     if index >= of {

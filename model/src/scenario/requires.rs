@@ -112,7 +112,7 @@ impl Requirements {
         if least > MAX_CPUS {
             return Some((
                 "requires",
-                format!("together need at least {least} CPUs, above the maximum of {MAX_CPUS}; lower `min_llcs` or `min_numa_nodes`, or drop `smt`"),
+                format!("together need at least {least} CPUs, above the maximum of {MAX_CPUS}\nhint: lower `min_llcs` or `min_numa_nodes`, or drop `smt`"),
             ));
         }
         None

@@ -289,7 +289,7 @@ impl Checker<'_> {
             return problem(
                 "duration_ms",
                 format!(
-                    "{} ms is out of range; use 1 to {}",
+                    "{} ms is out of range\nhint: use 1 to {}",
                     s.duration_ms,
                     Scenario::MAX_DURATION_MS
                 ),
@@ -387,7 +387,9 @@ impl Checker<'_> {
                 }
             }
             match (b.min, b.max) {
-                (None, None) => return problem(path, "bounds nothing; give `min`, `max` or both"),
+                (None, None) => {
+                    return problem(path, "bounds nothing\nhint: give `min`, `max` or both")
+                }
                 (Some(lo), Some(hi)) if lo > hi => {
                     return problem(format!("{path}.min"), format!("{lo} is above `max` ({hi})"))
                 }
@@ -480,7 +482,7 @@ impl Checker<'_> {
                 return problem(
                     field,
                     format!(
-                        "parent `{parent}` of `{}` does not exist; declare it first",
+                        "parent `{parent}` of `{}` does not exist\nhint: declare it first",
                         c.name
                     ),
                 );
@@ -616,7 +618,7 @@ impl Checker<'_> {
                 return problem(
                     path,
                     format!(
-                        "the steps so far make {phases} phases (two per application, repeats included); at most {} are tracked, so later phases could not be judged: use fewer steps or repetitions",
+                        "the steps so far make {phases} phases (two per application, repeats included); at most {} are tracked, so later phases could not be judged\nhint: use fewer steps or repetitions",
                         crate::MAX_PHASES
                     ),
                 );
@@ -687,7 +689,7 @@ impl Checker<'_> {
                     return problem(
                         format!("{path}.name"),
                         format!(
-                            "cgroup `{name}` still has child `{child}`; remove the child first"
+                            "cgroup `{name}` still has child `{child}`\nhint: remove the child first"
                         ),
                     );
                 }
@@ -784,15 +786,15 @@ fn check_hold(field: &str, hold: &Hold, duration: f64) -> Result<f64, Problem> {
             format!("{field}.fraction"),
             format!("{f} is outside (0, 1]"),
         ),
-        Hold::Ms(0) => problem(format!("{field}.ms"), "is 0; hold for at least 1 ms"),
+        Hold::Ms(0) => problem(format!("{field}.ms"), "is 0\nhint: hold for at least 1 ms"),
         Hold::Ms(ms) => Ok(ms as f64),
         Hold::Repeat { every_ms: 0, .. } => problem(
             format!("{field}.repeat.every_ms"),
-            "is 0; repeat at least 1 ms apart",
+            "is 0\nhint: repeat at least 1 ms apart",
         ),
         Hold::Repeat { times: 0, .. } => problem(
             format!("{field}.repeat.times"),
-            "is 0; repeat at least once",
+            "is 0\nhint: repeat at least once",
         ),
         Hold::Repeat { every_ms, times } => Ok(every_ms as f64 * f64::from(times)),
     }
@@ -810,7 +812,7 @@ fn check_cgroup_name(name: &str) -> Result<(), String> {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if seg.is_empty() || !ok_chars {
             return Err(format!(
-                "`{name}` is not a cgroup path; use `/`-separated names of letters, digits, `-` and `_`"
+                "`{name}` is not a cgroup path\nhint: use `/`-separated names of letters, digits, `-` and `_`"
             ));
         }
     }

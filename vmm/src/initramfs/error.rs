@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 pub enum InitramfsError {
     /// A binary passed to [`binary`](super::InitramfsBuilder::binary) or
     /// [`init_binary`](super::InitramfsBuilder::init_binary) could not be read.
-    #[error("cannot read binary `{}`\n  hint: check that it exists on the host and is readable", path.display())]
+    #[error("cannot read binary `{}`\nhint: check that it exists on the host and is readable", path.display())]
     MissingBinary {
         /// Host path as given.
         path: PathBuf,
@@ -29,7 +29,7 @@ pub enum InitramfsError {
 
     /// A `DT_NEEDED` entry matched no file in any directory the dynamic loader would search.
     #[error(
-        "cannot find library `{library}` needed by `{}`; searched: {}\n  hint: install the library on the host",
+        "cannot find library `{library}` needed by `{}`; searched: {}\nhint: install the library on the host",
         needed_by.display(),
         display_dirs(searched)
     )]
@@ -62,7 +62,7 @@ pub enum InitramfsError {
 
     /// Two different entries would land at the same guest path, or a path is used both as a
     /// directory and as a file or symlink.
-    #[error("conflicting entries for guest path `{path}`\n  hint: each guest path can hold one file, directory or symlink")]
+    #[error("conflicting entries for guest path `{path}`\nhint: each guest path can hold one file, directory or symlink")]
     Conflict {
         /// The contested guest path.
         path: String,

@@ -166,7 +166,7 @@ pub(crate) fn load(
         .ok_or_else(|| VmError::Memory {
             mib: (plan.slots.iter().map(|s| s.1).sum::<u64>() >> 20) as u32,
             reason: format!(
-                "the {} KiB initramfs does not fit between the kernel (ends at {kernel_top:#x}) and the top of low RAM; give the VM more memory",
+                "the {} KiB initramfs does not fit between the kernel (ends at {kernel_top:#x}) and the top of low RAM\nhint: give the VM more memory",
                 initrd_bytes.len() >> 10
             ),
         })?;
