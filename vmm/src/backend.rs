@@ -95,6 +95,49 @@ impl WireStats {
     }
 }
 
+/// The losses, in words: `3 frames with a bad CRC; the host did not keep
+/// 120 messages (125.8 MB) past its limits`, or `no loss in 42 frames`.
+impl std::fmt::Display for WireStats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mb = |b: u64| b as f64 / 1e6;
+        let mut parts = Vec::new();
+        for (n, what) in [
+            (self.crc_errors, "with a bad CRC"),
+            (self.bad_lengths, "with an impossible length"),
+            (self.decode_errors, "that did not decode"),
+            (self.truncated, "cut off at the end"),
+        ] {
+            if n > 0 {
+                parts.push(format!("{n} frames {what}"));
+            }
+        }
+        if self.ring_dropped_frames > 0 {
+            parts.push(format!(
+                "the guest dropped {} frames ({:.1} MB) with the ring full",
+                self.ring_dropped_frames,
+                mb(self.ring_dropped_bytes)
+            ));
+        }
+        if self.host_dropped_messages > 0 {
+            parts.push(format!(
+                "the host did not keep {} messages ({:.1} MB): more than a run sends",
+                self.host_dropped_messages,
+                mb(self.host_dropped_bytes)
+            ));
+        }
+        if parts.is_empty() {
+            write!(f, "no loss in {} frames", self.frames)
+        } else {
+            write!(
+                f,
+                "{} (of {} frames decoded)",
+                parts.join("; "),
+                self.frames
+            )
+        }
+    }
+}
+
 /// What a finished VM run produced.
 #[derive(Debug, Clone)]
 pub struct VmOutcome {
@@ -134,4 +177,33 @@ pub trait Backend {
         spec: &VmSpec,
         on_message: &mut dyn FnMut(&Message),
     ) -> Result<VmOutcome, VmError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::WireStats;
+
+    #[test]
+    fn wire_losses_read_as_words() {
+        let clean = WireStats {
+            frames: 42,
+            ..WireStats::default()
+        };
+        assert_eq!(clean.to_string(), "no loss in 42 frames");
+        let lossy = WireStats {
+            frames: 100,
+            crc_errors: 3,
+            ring_dropped_frames: 2,
+            ring_dropped_bytes: 2_000_000,
+            host_dropped_messages: 120,
+            host_dropped_bytes: 125_800_000,
+            ..WireStats::default()
+        };
+        assert_eq!(
+            lossy.to_string(),
+            "3 frames with a bad CRC; the guest dropped 2 frames (2.0 MB) with the ring full; \
+             the host did not keep 120 messages (125.8 MB): more than a run sends \
+             (of 100 frames decoded)"
+        );
+    }
 }

@@ -4,23 +4,31 @@
 //! A guest is untrusted input: a broken or hostile guest runtime can send
 //! frames as fast as the ring drains for the whole run. The host keeps what a
 //! real run can send (every message kind has a count cap far above what the
-//! guest runtime produces, and all kept messages share one byte budget) and
-//! counts the rest in [`WireStats`], so host memory stays bounded and the loss
-//! is reported, never silent.
+//! guest runtime produces, and kept messages share two byte budgets: one for
+//! the log and samples, one for the evidence a verdict stands on, so a log
+//! flood cannot crowd out worker reports) and counts the rest in
+//! [`WireStats`], so host memory stays bounded and the loss is reported,
+//! never silent.
 
 use ktstr_wire::{DecodeStats, Decoder, Message};
 
 use crate::WireStats;
 
-/// Bytes of kept messages (frame payloads plus [`PER_MESSAGE_BYTES`] each).
-/// A payload's output is at most 1 MiB, so this holds 100 payloads at their
+/// Bytes of kept evidence: scheduler events, phases, worker reports, steps
+/// and payload results (frame payloads plus [`PER_MESSAGE_BYTES`] each). A
+/// payload's output is at most 1 MiB, so this holds 100 payloads at their
 /// largest beside everything else a run sends.
-pub(crate) const KEEP_BYTES: u64 = 128 << 20;
+pub(crate) const EVIDENCE_BYTES: u64 = 128 << 20;
+/// Bytes of kept log lines and samples, likewise.
+pub(crate) const CHATTER_BYTES: u64 = 32 << 20;
 /// What one kept message costs besides its payload (the enum and its headers).
 const PER_MESSAGE_BYTES: u64 = 128;
-/// Kinds that are kept even past the byte budget, up to their count cap:
-/// the verdict stands on them and they are small.
-const ALWAYS_KEPT: [Kind; 2] = [Kind::Hello, Kind::Done];
+/// Index of the evidence budget in [`WireIn`]'s pools.
+const EVIDENCE: usize = 0;
+/// Index of the log-and-samples budget.
+const CHATTER: usize = 1;
+/// The pools' sizes, by index.
+const POOL_BYTES: [u64; 2] = [EVIDENCE_BYTES, CHATTER_BYTES];
 
 /// A message kind, for the per-kind caps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +46,15 @@ enum Kind {
 
 impl Kind {
     const COUNT: usize = 9;
+
+    /// Which byte budget the kind draws on; `None` for the always-kept kinds.
+    fn pool(self) -> Option<usize> {
+        match self {
+            Kind::Hello | Kind::Done => None,
+            Kind::Log | Kind::Sample => Some(CHATTER),
+            _ => Some(EVIDENCE),
+        }
+    }
 
     fn of(m: &Message) -> Kind {
         match m {
@@ -88,7 +105,8 @@ pub(crate) struct WireIn {
     /// Kept messages already returned by [`WireIn::fresh`].
     handed: usize,
     counts: [u64; Kind::COUNT],
-    kept_bytes: u64,
+    /// Bytes kept per pool ([`EVIDENCE`], [`CHATTER`]).
+    pool_bytes: [u64; 2],
     dropped_messages: u64,
     dropped_bytes: u64,
     done_seen: bool,
@@ -182,10 +200,16 @@ impl WireIn {
         self.done_seen |= kind == Kind::Done;
         let cost = payload + PER_MESSAGE_BYTES;
         let count = &mut self.counts[kind as usize];
-        let within_budget = ALWAYS_KEPT.contains(&kind) || self.kept_bytes + cost <= KEEP_BYTES;
+        // Hello and Done are kept past the budgets, up to their count cap:
+        // the verdict stands on them and they are small.
+        let within_budget = kind
+            .pool()
+            .is_none_or(|p| self.pool_bytes[p] + cost <= POOL_BYTES[p]);
         if *count < kind.cap() && within_budget {
             *count += 1;
-            self.kept_bytes += cost;
+            if let Some(p) = kind.pool() {
+                self.pool_bytes[p] += cost;
+            }
             self.kept.push(m);
         } else {
             self.dropped_messages += 1;
@@ -263,6 +287,36 @@ mod tests {
     }
 
     #[test]
+    fn a_flood_of_big_log_frames_leaves_room_for_the_evidence() {
+        let mut w = WireIn::new();
+        let big = encode(&Message::Log(LogLine {
+            at_ns: 0,
+            text: "f".repeat(1_000_000),
+        }))
+        .unwrap();
+        for _ in 0..100 {
+            w.feed(Transport::Ring, &big);
+        }
+        let step = Message::Step(ktstr_wire::StepEvent {
+            index: 0,
+            at_ns: 1,
+            ops: vec!["op".into()],
+            errors: Vec::new(),
+        });
+        w.feed(Transport::Ring, &encode(&step).unwrap());
+        let (kept, stats) = w.finish(&mut |_| {});
+        let logs = kept.iter().filter(|m| matches!(m, Message::Log(_))).count() as u64;
+        let per = (big.len() - ktstr_wire::FRAME_HEADER_LEN) as u64 + PER_MESSAGE_BYTES;
+        assert_eq!(logs, CHATTER_BYTES / per, "logs kept up to their budget");
+        assert_eq!(
+            kept.last(),
+            Some(&step),
+            "the step is kept past the log budget"
+        );
+        assert_eq!(stats.host_dropped_messages, 100 - logs);
+    }
+
+    #[test]
     fn oversized_payload_frames_stop_at_the_byte_budget() {
         let mut w = WireIn::new();
         let big = Message::Payload(PayloadResult {
@@ -278,7 +332,7 @@ mod tests {
         let (kept, stats) = w.finish(&mut |_| {});
         let payloads = kept.len() as u64 - 1;
         let per = frame.len() as u64 + PER_MESSAGE_BYTES;
-        assert_eq!(payloads, KEEP_BYTES / per, "kept up to the budget");
+        assert_eq!(payloads, EVIDENCE_BYTES / per, "kept up to the budget");
         assert_eq!(stats.host_dropped_messages, sent - payloads);
         assert!(
             matches!(kept.last(), Some(Message::Done(_))),
