@@ -44,6 +44,10 @@ pub(crate) struct RunArgs {
     /// Output adapter plugin for payloads (repeatable; `$KTSTR_ADAPTER_PATH` is searched too).
     #[arg(long = "plugin", value_name = "PATH")]
     plugins: Vec<std::path::PathBuf>,
+    /// Fault injection for ktstr's own tests: the guest runtime `panic`s,
+    /// `abort`s, powers off (`poweroff`) or floods the wire (`flood:MIB`).
+    #[arg(long, value_name = "FAULT", hide = true)]
+    guest_fault: Option<ktstr_model::GuestFault>,
     /// Run every scenario this many times and report the run-to-run spread.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
     repeat: u32,
@@ -244,6 +248,7 @@ fn open_runner(a: &RunArgs) -> Result<Runner, Failure> {
         memory_mib: a.memory,
         attach_timeout_s: a.attach_timeout,
         results,
+        guest_fault: a.guest_fault,
         ..RunnerOptions::default()
     })?;
     if let Some(dir) = runner.results_dir() {

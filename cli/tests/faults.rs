@@ -1,13 +1,29 @@
 //! The fault matrix, as far as it runs here: each fault against a real run
 //! (real kernel, QEMU, EEVDF), with the classification and exit code it
 //! must give and nothing left behind — no VM directory, no process using
-//! it, no half-written run record.
+//! it, no half-written run record. Faults of the guest runtime itself are
+//! injected by the runtime (`ktstr run --guest-fault`, a hidden option for
+//! these tests): nothing else can make ktstr's own PID 1 crash on demand.
 
 mod common;
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// A 2 s scenario with two cgroups, for the guest-runtime faults.
+const SHORT: &str = r#"
+name = "short-steady"
+description = "spinners for 2 s"
+duration_ms = 2000
+
+[[cgroups]]
+name = "a"
+
+[[cgroups.workers]]
+count = 2
+work = { type = "spin" }
+"#;
 
 /// A 6 s scenario: long enough to hit it mid-run.
 const LONG: &str = r#"
@@ -34,6 +50,7 @@ impl Setup {
         let vm = dir.path().join("vm");
         std::fs::create_dir(&vm).unwrap();
         std::fs::write(dir.path().join("long.toml"), LONG).unwrap();
+        std::fs::write(dir.path().join("short.toml"), SHORT).unwrap();
         Setup { dir, vm }
     }
     fn vm_dir(&self) -> &Path {
@@ -43,13 +60,19 @@ impl Setup {
         self.dir.path().join("results").display().to_string()
     }
     fn spawn_run(&self) -> Child {
+        self.spawn_scenario("long.toml", &[])
+    }
+    /// `ktstr run -c FILE --json` with `extra` arguments, into this setup's
+    /// VM directory and results store.
+    fn spawn_scenario(&self, file: &str, extra: &[&str]) -> Child {
         common::ktstr()
             .args([
                 "run",
                 "-c",
-                self.dir.path().join("long.toml").to_str().unwrap(),
+                self.dir.path().join(file).to_str().unwrap(),
                 "--json",
             ])
+            .args(extra)
             .args(["--results", &self.results()])
             .env("KTSTR_RUN_DIR", self.vm_dir())
             .stdout(Stdio::piped())
@@ -209,11 +232,129 @@ fn two_runs_at_once_both_succeed_into_one_store() {
     s.assert_clean();
 }
 
+/// Runs the short scenario with `--guest-fault FAULT`; exit code, the `vm`
+/// check's JSON and the whole record.
+fn run_with_guest_fault(s: &Setup, fault: &str) -> (Option<i32>, String, serde_json::Value) {
+    let out = s
+        .spawn_scenario("short.toml", &["--guest-fault", fault])
+        .wait_with_output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no JSON ({e}); stderr:\n{stderr}"));
+    let vm = r[0]["verdict"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "vm")
+        .unwrap()
+        .to_string();
+    (out.status.code(), vm, r[0].clone())
+}
+
+fn a_panicking_guest_runtime_is_a_judged_failure_with_its_text() {
+    let s = Setup::new();
+    let (code, vm, r) = run_with_guest_fault(&s, "panic");
+    assert_eq!(code, Some(1), "{vm}");
+    assert!(common::failed_checks(&r).contains(&"vm".into()), "{vm}");
+    // The runtime caught its panic and said so in its final message: not a
+    // kernel panic for killing init.
+    assert!(vm.contains("guest runtime panicked at"), "{vm}");
+    assert!(vm.contains("injected fault"), "{vm}");
+    assert!(!vm.contains("kernel panic"), "{vm}");
+    assert_eq!(s.stored_runs(), 1, "the judged run is stored");
+    s.assert_clean();
+}
+
+fn a_guest_runtime_that_dies_is_named_from_the_kernel_panic() {
+    let s = Setup::new();
+    let (code, vm, _) = run_with_guest_fault(&s, "abort");
+    assert_eq!(code, Some(1), "{vm}");
+    // PID 1 cannot be killed by SIGABRT, so abort() ends in a fault: the
+    // kernel then panics for killing init, and the check says whose death it was.
+    assert!(vm.contains("Attempted to kill init"), "{vm}");
+    assert!(
+        vm.contains("the guest runtime, PID 1, was killed by signal"),
+        "{vm}"
+    );
+    assert_eq!(s.stored_runs(), 1);
+    s.assert_clean();
+}
+
+fn a_guest_powering_off_early_is_a_run_without_a_result() {
+    let s = Setup::new();
+    let (code, vm, _) = run_with_guest_fault(&s, "poweroff");
+    assert_eq!(code, Some(1), "{vm}");
+    assert!(vm.contains("vm exited without a result"), "{vm}");
+    assert!(vm.contains("never sent its final message"), "{vm}");
+    assert_eq!(s.stored_runs(), 1);
+    s.assert_clean();
+}
+
+/// The peak resident memory of `pid` (VmHWM), KiB; 0 once it is gone.
+fn peak_rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn a_wire_flood_is_counted_judged_and_host_memory_stays_bounded() {
+    let s = Setup::new();
+    // 1 GiB of 1 MiB frames and 100 000 log lines, as fast as the ring drains.
+    let mut child = s.spawn_scenario("short.toml", &["--guest-fault", "flood:1024"]);
+    let pid = child.id();
+    let mut peak = 0;
+    while child.try_wait().unwrap().is_none() {
+        peak = peak.max(peak_rss_kib(pid));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let failed = common::failed_checks(&r[0]);
+    assert_eq!(out.status.code(), Some(1));
+    // Only the wire is blamed: the evidence (workers, phases) still arrived
+    // and was judged.
+    assert_eq!(failed, ["vm"], "{}", r[0]["verdict"]);
+    let vm = r[0]["verdict"]["checks"].to_string();
+    // `the host did not keep N messages (X MB): ...`: the flood did arrive.
+    let dropped_mb: f64 = vm
+        .split_once("the host did not keep ")
+        .and_then(|(_, rest)| rest.split_once(" MB)"))
+        .and_then(|(head, _)| head.rsplit_once('(')?.1.parse().ok())
+        .unwrap_or_else(|| panic!("no host drop in the vm check: {vm}"));
+    assert!(
+        dropped_mb > 800.0,
+        "only {dropped_mb} MB of the flood reached the host: {vm}"
+    );
+    // The host keeps at most 160 MiB of messages; unbounded, it would hold
+    // the whole GiB (and a copy for the verdict).
+    assert!(peak > 0, "ktstr's memory was never read");
+    assert!(
+        peak < 400 << 10,
+        "ktstr peaked at {} MiB during a 1 GiB flood",
+        peak >> 10
+    );
+    eprintln!(
+        "flood: {dropped_mb} MB not kept, ktstr peaked at {} MiB",
+        peak >> 10
+    );
+    s.assert_clean();
+}
+
 fn main() {
     common::main(common::cases![
         [common::vm_missing] qemu_killed_mid_run_is_a_judged_failure_and_nothing_is_left,
         [common::vm_missing] ctrl_c_during_a_run_exits_130_and_stores_nothing,
         [common::vm_missing] a_second_ctrl_c_still_cleans_up,
         [common::vm_missing] two_runs_at_once_both_succeed_into_one_store,
+        [common::vm_missing] a_panicking_guest_runtime_is_a_judged_failure_with_its_text,
+        [common::vm_missing] a_guest_runtime_that_dies_is_named_from_the_kernel_panic,
+        [common::vm_missing] a_guest_powering_off_early_is_a_run_without_a_result,
+        [common::vm_missing] a_wire_flood_is_counted_judged_and_host_memory_stays_bounded,
     ]);
 }

@@ -14,6 +14,7 @@
 
 mod clock;
 mod error;
+mod fault;
 mod kmsg;
 mod mounts;
 mod power;

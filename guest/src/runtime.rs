@@ -1,5 +1,7 @@
 //! PID 1's main line.
 
+use std::sync::Mutex;
+
 use ktstr_model::{GuestPlan, GuestTask, PLAN_PATH};
 use ktstr_wire::{Done, Hello, LogLine, Message, ObservedDetectors};
 
@@ -16,9 +18,20 @@ pub fn run_as_init() -> ! {
         .unwrap_or("ivshmem")
         .to_string();
     let (mut wire, notes) = WireOut::open(&wire_kind);
-    let error = run(&mut wire, mount_errors.into_iter().chain(notes).collect())
-        .err()
-        .map(|e| error_chain(&e));
+    std::panic::set_hook(Box::new(remember_panic));
+    // A panic in the runtime is a result too: the host gets the final
+    // message with the panic's text, not a kernel panic for killing init.
+    let run = std::panic::AssertUnwindSafe(|| {
+        run(&mut wire, mount_errors.into_iter().chain(notes).collect())
+    });
+    let error = match std::panic::catch_unwind(run) {
+        Ok(result) => result.err().map(|e| error_chain(&e)),
+        Err(_) => Some(take_panic()),
+    };
+    if std::process::id() != 1 {
+        // A forked child that unwound this far must not end the VM.
+        crate::sys::exit_now(101);
+    }
     if let Some(e) = &error {
         eprintln!("ktstr-guest: {e}");
     }
@@ -54,6 +67,9 @@ fn run(wire: &mut WireOut, notes: Vec<String>) -> Result<(), GuestError> {
         path: PLAN_PATH,
         source: e.into(),
     })?;
+    if let Some(fault) = plan.fault {
+        crate::fault::inject(fault, wire);
+    }
     match &plan.task {
         GuestTask::Boot => Ok(()),
         GuestTask::Scenario {
@@ -61,6 +77,34 @@ fn run(wire: &mut WireOut, notes: Vec<String>) -> Result<(), GuestError> {
             scheduler,
         } => crate::scenario::run(wire, scenario, &plan.topology, scheduler.as_ref()),
     }
+}
+
+/// The last panic's text, kept by the hook for the final message.
+static PANIC: Mutex<Option<String>> = Mutex::new(None);
+
+/// The panic hook: prints where and why (the console keeps it) and keeps
+/// the text for [`take_panic`].
+fn remember_panic(info: &std::panic::PanicHookInfo<'_>) {
+    let what = info
+        .payload()
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| info.payload().downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-text panic payload".to_string());
+    let at = info
+        .location()
+        .map_or_else(String::new, |l| format!(" at {}:{}", l.file(), l.line()));
+    let text = format!("guest runtime panicked{at}: {what}");
+    eprintln!("ktstr-guest: {text}");
+    *PANIC.lock().unwrap_or_else(|e| e.into_inner()) = Some(text);
+}
+
+fn take_panic() -> String {
+    PANIC
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+        .unwrap_or_else(|| "guest runtime panicked".to_string())
 }
 
 /// The stall detectors as the kernel took them from the command line.

@@ -94,15 +94,31 @@ impl WireOut {
             self.dropped += 1;
             return false;
         };
-        let ok = match &mut self.sink {
-            Sink::Ring { writer, .. } => writer.write_frame(&frame),
-            Sink::Serial(f) => f.write_all(&frame).and_then(|_| f.flush()).is_ok(),
-            Sink::Nowhere => false,
-        };
+        let ok = self.send_frame(&frame);
         if !ok {
             self.dropped += 1;
         }
         ok
+    }
+
+    /// Whether the wire can take `len` bytes now without dropping them
+    /// (serial always can: it blocks instead).
+    pub(crate) fn has_room(&self, len: usize) -> bool {
+        match &self.sink {
+            Sink::Ring { writer, .. } => writer.free() >= len as u64,
+            Sink::Serial(_) => true,
+            Sink::Nowhere => false,
+        }
+    }
+
+    /// Sends one encoded frame; false (not counted here as a drop) when the
+    /// ring is full or the wire fails.
+    pub(crate) fn send_frame(&mut self, frame: &[u8]) -> bool {
+        match &mut self.sink {
+            Sink::Ring { writer, .. } => writer.write_frame(frame),
+            Sink::Serial(f) => f.write_all(frame).and_then(|_| f.flush()).is_ok(),
+            Sink::Nowhere => false,
+        }
     }
 
     /// Frames not delivered so far.

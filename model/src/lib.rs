@@ -17,6 +17,7 @@ mod accel;
 pub mod catalog;
 mod cpulist;
 mod detectors;
+mod guest_fault;
 mod payload;
 mod plan;
 mod preset;
@@ -27,6 +28,7 @@ mod topology_match;
 pub use accel::{Accel, UnknownAccel};
 pub use cpulist::{format_cpulist, parse_cpulist};
 pub use detectors::{KernelDetectors, DEFAULT_SCX_WATCHDOG_MS, SCX_WATCHDOG_MS_RANGE};
+pub use guest_fault::{GuestFault, UnknownGuestFault, MAX_FLOOD_MIB};
 pub use payload::{
     HintPolarity, Payload, PayloadBounds, PayloadCheck, PayloadHint, PayloadStart,
     DEFAULT_PAYLOAD_TIMEOUT_MS,

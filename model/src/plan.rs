@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Scenario, Topology};
+use crate::{GuestFault, Scenario, Topology};
 
 /// Where the plan sits inside the initramfs.
 pub const PLAN_PATH: &str = "/ktstr/plan.json";
@@ -15,6 +15,10 @@ pub struct GuestPlan {
     pub topology: Topology,
     /// What to do after the Hello.
     pub task: GuestTask,
+    /// A fault the runtime injects into itself (ktstr's own fault tests);
+    /// `None` in every real run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<GuestFault>,
 }
 
 /// The guest's work.
@@ -79,6 +83,7 @@ mod tests {
                         attach_timeout_ms: 1,
                     }),
                 },
+                fault: None,
             };
             assert_eq!(GuestPlan::from_bytes(&plan.to_bytes()).unwrap(), plan);
         }

@@ -127,6 +127,7 @@ pub fn boot(req: &BootRequest) -> Result<BootReport, RunError> {
         plan: GuestPlan {
             topology: req.topology,
             task: GuestTask::Boot,
+            fault: None,
         },
         present: req.present.unwrap_or(req.topology),
         memory_mib: req.memory_mib,

@@ -75,6 +75,7 @@ pub fn overhead(
             plan: GuestPlan {
                 topology,
                 task: plans[(i % 2) as usize].clone(),
+                fault: None,
             },
             present: topology,
             memory_mib: None,

@@ -46,6 +46,9 @@ pub struct RunnerOptions {
     pub results: ResultsDir,
     /// Who starts the runs (recorded in each run record).
     pub origin: RunOrigin,
+    /// A fault the guest runtime injects into itself in every run (ktstr's
+    /// own fault tests; `None` otherwise).
+    pub guest_fault: Option<ktstr_model::GuestFault>,
 }
 
 /// Where a [`Runner`] stores its run records.
@@ -198,6 +201,7 @@ fn run_in_vm(
             scenario: Box::new(scenario.clone()),
             scheduler: launch,
         },
+        fault: runner.options.guest_fault,
     };
     // Boot and attach take seconds under TCG; the workload is bounded by the scenario.
     let timeout = Duration::from_millis(scenario.duration_ms.saturating_mul(3))
@@ -228,7 +232,7 @@ fn run_in_vm(
             .outcome
             .wire
             .has_loss()
-            .then(|| format!("{:?}", res.outcome.wire)),
+            .then(|| res.outcome.wire.to_string()),
     };
     let verdict = evaluate(&input);
     let judgement = payload_judge::judge(

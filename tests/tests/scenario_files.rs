@@ -150,6 +150,7 @@ fn take(text: &str) -> Option<String> {
             scenario: Box::new(s.clone()),
             scheduler: None,
         },
+        fault: None,
     };
     let bytes = plan.to_bytes();
     assert_eq!(GuestPlan::from_bytes(&bytes).unwrap(), plan);

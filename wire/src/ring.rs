@@ -187,14 +187,7 @@ impl RingWriter {
     pub fn write_frame(&mut self, frame: &[u8]) -> bool {
         let h = self.shared.header();
         let len = frame.len() as u64;
-        // Acquire: the reader's copies out of the space it released happen
-        // before we overwrite that space.
-        let read_pos = h.read_pos.load(Ordering::Acquire);
-        // Wrapping and saturating: a corrupt read_pos from the host then
-        // looks like a full ring, never a panic.
-        let used = self.write_pos.wrapping_sub(read_pos);
-        let free = u64::from(self.shared.capacity).saturating_sub(used);
-        if len > free {
+        if len > self.free() {
             h.dropped_frames.fetch_add(1, Ordering::Relaxed);
             h.dropped_bytes.fetch_add(len, Ordering::Relaxed);
             return false;
@@ -206,6 +199,19 @@ impl RingWriter {
         // Release: the bytes are visible before the position that covers them.
         h.write_pos.store(self.write_pos, Ordering::Release);
         true
+    }
+
+    /// Bytes a frame may take now: the data area less what the reader has
+    /// not consumed yet. A writer that must not lose a frame (a test's
+    /// flood) waits for room instead of having the drop counted.
+    pub fn free(&self) -> u64 {
+        // Acquire: the reader's copies out of the space it released happen
+        // before we overwrite that space.
+        let read_pos = self.shared.header().read_pos.load(Ordering::Acquire);
+        // Wrapping and saturating: a corrupt read_pos from the host then
+        // looks like a full ring, never a panic.
+        let used = self.write_pos.wrapping_sub(read_pos);
+        u64::from(self.shared.capacity).saturating_sub(used)
     }
 
     /// Size of the data area in bytes.

@@ -14,8 +14,12 @@ pub(crate) fn check(ctx: &Ctx<'_>) -> CheckResult {
                 .find_map(|l| l.split_once("Kernel panic - ").map(|(_, rest)| rest.trim()))
                 .or_else(|| text.lines().map(str::trim).find(|l| !l.is_empty()))
                 .unwrap_or("no message");
+            let message = match init_death(headline) {
+                Some(why) => format!("kernel panic: {headline} (the guest runtime, PID 1, {why})"),
+                None => format!("kernel panic: {headline}"),
+            };
             details.push(
-                Detail::new(DetailKind::VmFailure, format!("kernel panic: {headline}"))
+                Detail::new(DetailKind::VmFailure, message)
                     .evidence(text.lines().map(str::to_string)),
             );
         }
@@ -77,6 +81,34 @@ pub(crate) fn check(ctx: &Ctx<'_>) -> CheckResult {
     )
 }
 
+/// How PID 1 ended, from the kernel's `Attempted to kill init!
+/// exitcode=0x...` (a wait status: low 7 bits a signal, else the exit code
+/// in the second byte).
+fn init_death(headline: &str) -> Option<String> {
+    let hex = headline
+        .split_once("Attempted to kill init!")?
+        .1
+        .split_once("exitcode=0x")?
+        .1;
+    let digits: String = hex.chars().take_while(char::is_ascii_hexdigit).collect();
+    let status = u32::from_str_radix(&digits, 16).ok()?;
+    Some(match status & 0x7f {
+        0 => format!("exited with status {}", (status >> 8) & 0xff),
+        sig => format!("was killed by signal {sig}{}", signal_name(sig)),
+    })
+}
+
+fn signal_name(sig: u32) -> &'static str {
+    match sig {
+        4 => " (SIGILL)",
+        6 => " (SIGABRT)",
+        7 => " (SIGBUS)",
+        9 => " (SIGKILL)",
+        11 => " (SIGSEGV)",
+        _ => "",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,6 +137,30 @@ mod tests {
             "kernel panic: not syncing: Attempted to kill init!"
         );
         assert_eq!(r.details[0].evidence.len(), 2);
+    }
+
+    #[test]
+    fn a_dead_guest_runtime_is_named_with_its_signal_or_status() {
+        for (code, why) in [
+            ("0x00000006", "was killed by signal 6 (SIGABRT)"),
+            ("0x0000008b", "was killed by signal 11 (SIGSEGV)"),
+            ("0x00006500", "exited with status 101"),
+        ] {
+            let mut i = two_spinners();
+            i.vm_exit = VmEnd::KernelPanic {
+                text: format!(
+                    "[ 1.1] Kernel panic - not syncing: Attempted to kill init! exitcode={code}\n"
+                ),
+            };
+            let r = run(check, &i);
+            assert_eq!(
+                r.details[0].message,
+                format!(
+                    "kernel panic: not syncing: Attempted to kill init! exitcode={code} \
+                     (the guest runtime, PID 1, {why})"
+                )
+            );
+        }
     }
 
     #[test]
