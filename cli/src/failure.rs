@@ -47,6 +47,33 @@ impl Failure {
         }
     }
 
+    /// A failed kernel or scheduler build: exit 130 when it was Ctrl-C
+    /// (the build's processes were stopped, nothing installed), else a
+    /// usage or environment error (exit 2).
+    pub(crate) fn build(error: impl Into<anyhow::Error>) -> Self {
+        use ktstr_kernel::KernelError;
+        let error = error.into();
+        // The scheduler's error wraps the kernel's transparently, so it is
+        // not a separate link of the chain.
+        let interrupted = error.chain().any(|c| {
+            let kernel = c.downcast_ref::<KernelError>().or_else(|| {
+                match c.downcast_ref::<ktstr_scheduler::SchedulerError>() {
+                    Some(ktstr_scheduler::SchedulerError::Cache(k)) => Some(k),
+                    _ => None,
+                }
+            });
+            matches!(kernel, Some(KernelError::Interrupted { .. }))
+        });
+        Failure {
+            code: if interrupted {
+                EXIT_INTERRUPTED
+            } else {
+                EXIT_USAGE
+            },
+            error,
+        }
+    }
+
     /// Prints `error: headline`, then each cause, then each hint, and returns the exit code.
     pub(crate) fn report(self) -> ExitCode {
         eprint!("{}", render(&self.error));
@@ -161,6 +188,18 @@ pub(crate) fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_build_stopped_by_ctrl_c_exits_130_and_other_build_errors_2() {
+        let stopped = || ktstr_kernel::KernelError::Interrupted {
+            stage: "build kernel".into(),
+        };
+        assert_eq!(Failure::build(stopped()).code, EXIT_INTERRUPTED);
+        let via_scheduler = ktstr_scheduler::SchedulerError::Cache(stopped());
+        assert_eq!(Failure::build(via_scheduler).code, EXIT_INTERRUPTED);
+        let missing = ktstr_kernel::KernelError::NoCacheDir;
+        assert_eq!(Failure::build(missing).code, EXIT_USAGE);
+    }
 
     #[derive(Debug, thiserror::Error)]
     #[error("failed to open the ring: {source}")]

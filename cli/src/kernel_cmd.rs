@@ -69,7 +69,7 @@ pub(crate) fn run(cmd: KernelCommand) -> CmdResult {
                 opts.jobs = j;
             }
             let mut progress = indicatif_progress();
-            let k = cache.build(&opts, &mut progress).or_usage()?;
+            let k = cache.build(&opts, &mut progress).map_err(Failure::build)?;
             println!(
                 "kernel {} ({}, {}) cached in {} — built in {:.0} s (kernel {:.0} s, schedulers {:.0} s), bzImage {:.1} MB, schedulers: {}",
                 k.id,

@@ -72,7 +72,9 @@ pub(crate) fn run(cmd: SchedulerCommand) -> CmdResult {
             };
             let cache = SchedulerCache::default_location().or_usage()?;
             let mut progress = ktstr_kernel::indicatif_progress();
-            let built = cache.build(&request, &settings, &mut progress).or_usage()?;
+            let built = cache
+                .build(&request, &settings, &mut progress)
+                .map_err(Failure::build)?;
             drop(progress);
             if ktstr_vmm::stop_requested() {
                 return Err(Failure::interrupted());

@@ -346,6 +346,166 @@ fn a_wire_flood_is_counted_judged_and_host_memory_stays_bounded() {
     s.assert_clean();
 }
 
+/// Why the build rows cannot run here: they build from Debian's kernel
+/// source into a cache of their own.
+fn kernel_source_missing() -> Option<String> {
+    let tarball = "/usr/src/linux-source-6.12.tar.xz";
+    (!Path::new(tarball).is_file())
+        .then(|| format!("`{tarball}` is missing (apt-get install linux-source-6.12)"))
+}
+
+/// Why the scheduler build row cannot run here (the scx build scripts need clang).
+fn clang_missing() -> Option<String> {
+    Command::new("clang-19")
+        .arg("--version")
+        .output()
+        .is_err()
+        .then(|| "clang-19 is not installed (apt-get install clang-19)".to_string())
+}
+
+/// Processes whose command line or working directory names `dir`.
+fn processes_under(dir: &Path) -> Vec<(i32, String)> {
+    let marker = dir.to_string_lossy().into_owned();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|p| {
+            let pid: i32 = p.file_name().to_str()?.parse().ok()?;
+            let cmdline = String::from_utf8_lossy(&std::fs::read(p.path().join("cmdline")).ok()?)
+                .replace('\0', " ");
+            let cwd = std::fs::read_link(p.path().join("cwd")).unwrap_or_default();
+            (cmdline.contains(&marker) || cwd.starts_with(dir)).then_some((pid, cmdline))
+        })
+        .collect()
+}
+
+/// Waits up to `limit` for `ready`; panics with `what` otherwise.
+fn wait_until(limit: Duration, what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !ready() {
+        assert!(Instant::now() < deadline, "gave up waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Sends SIGINT to `child` and returns its exit code, stderr and how long it took.
+fn interrupt(child: Child) -> (Option<i32>, String, Duration) {
+    let asked = Instant::now();
+    signal(child.id() as i32, libc::SIGINT);
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        asked.elapsed(),
+    )
+}
+
+fn ctrl_c_stops_a_kernel_build_and_a_second_build_of_that_kernel_waits() {
+    let cache = tempfile::tempdir().unwrap();
+    let build = || {
+        common::ktstr()
+            .args(["kernel", "build", "--jobs", "2"])
+            .env("KTSTR_CACHE_DIR", cache.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let first = build();
+    // Extract and configure take ~25 s; then `make bzImage` runs compilers.
+    wait_until(
+        Duration::from_secs(180),
+        "the first build's compilers",
+        || {
+            processes_under(cache.path())
+                .iter()
+                .any(|(_, c)| c.contains("bzImage"))
+        },
+    );
+    let second = build();
+    std::thread::sleep(Duration::from_secs(3));
+    let (code, stderr, took) = interrupt(second);
+    assert_eq!(code, Some(130), "the waiting build: {stderr}");
+    assert!(
+        stderr.contains("wait for another build of this kernel"),
+        "the second build must wait for the first: {stderr}"
+    );
+    assert!(
+        took < Duration::from_secs(5),
+        "its wait ended {took:?} after Ctrl-C"
+    );
+    assert!(
+        processes_under(cache.path())
+            .iter()
+            .any(|(_, c)| c.contains("bzImage")),
+        "the first build's make must still run"
+    );
+
+    let (code, stderr, took) = interrupt(first);
+    assert_eq!(code, Some(130), "the building one: {stderr}");
+    assert!(
+        stderr.contains("interrupted during `build kernel`"),
+        "{stderr}"
+    );
+    assert!(
+        took < Duration::from_secs(15),
+        "it stopped {took:?} after Ctrl-C"
+    );
+    // Nothing of the build runs on, and no entry, whole or partial, was installed.
+    wait_until(
+        Duration::from_secs(5),
+        "the build's processes to end",
+        || processes_under(cache.path()).is_empty(),
+    );
+    let entries: Vec<_> = std::fs::read_dir(cache.path().join("kernels"))
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        entries.is_empty(),
+        "cache entries after Ctrl-C: {entries:?}"
+    );
+}
+
+fn ctrl_c_stops_a_scheduler_build_and_installs_nothing() {
+    let cache = tempfile::tempdir().unwrap();
+    let child = common::ktstr()
+        .args(["scheduler", "build", "scx_bpfland@1.1.4", "--force"])
+        .env("KTSTR_CACHE_DIR", cache.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until(Duration::from_secs(120), "rustc under the build", || {
+        processes_under(cache.path())
+            .iter()
+            .any(|(_, c)| c.contains("rustc") || c.contains("build-script"))
+    });
+    let (code, stderr, took) = interrupt(child);
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(
+        stderr.contains("interrupted during `build scx_bpfland`"),
+        "{stderr}"
+    );
+    assert!(
+        took < Duration::from_secs(15),
+        "it stopped {took:?} after Ctrl-C"
+    );
+    wait_until(Duration::from_secs(5), "cargo and rustc to end", || {
+        processes_under(cache.path()).is_empty()
+    });
+    let dir = cache.path().join("schedulers");
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                // The lock file stays by design (flock on an open file).
+                .filter(|n| n.starts_with("scx_bpfland-") || n.starts_with(".install-"))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(left.is_empty(), "scheduler entries after Ctrl-C: {left:?}");
+}
+
 fn main() {
     common::main(common::cases![
         [common::vm_missing] qemu_killed_mid_run_is_a_judged_failure_and_nothing_is_left,
@@ -356,5 +516,7 @@ fn main() {
         [common::vm_missing] a_guest_runtime_that_dies_is_named_from_the_kernel_panic,
         [common::vm_missing] a_guest_powering_off_early_is_a_run_without_a_result,
         [common::vm_missing] a_wire_flood_is_counted_judged_and_host_memory_stays_bounded,
+        [kernel_source_missing] ctrl_c_stops_a_kernel_build_and_a_second_build_of_that_kernel_waits,
+        [clang_missing] ctrl_c_stops_a_scheduler_build_and_installs_nothing,
     ]);
 }
