@@ -121,7 +121,15 @@ fn run_pairs(a: &RunArgs, report: Report) -> Result<(Vec<Scenario>, Vec<RunRecor
                 topo
             );
         }
-        let rec = runner.run(scenario, sched, topo)?;
+        let rec = match runner.run(scenario, sched, topo) {
+            Ok(rec) => rec,
+            // The verdict is shown even when it could not be stored.
+            Err(ktstr_runner::RunError::NotStored { record, source }) => {
+                println!("{}", record.verdict.render_text());
+                return Err(ktstr_runner::RunError::NotStored { record, source }.into());
+            }
+            Err(e) => return Err(e.into()),
+        };
         if report == Report::Full {
             println!("{}", rec.verdict.render_text());
             for m in &rec.topology_mismatches {

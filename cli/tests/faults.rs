@@ -506,6 +506,160 @@ fn ctrl_c_stops_a_scheduler_build_and_installs_nothing() {
     assert!(left.is_empty(), "scheduler entries after Ctrl-C: {left:?}");
 }
 
+/// A small tmpfs mounted on a temporary directory: a disk that fills up.
+/// Unmounted (lazily, so a process still in it cannot keep it) on drop.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(size: &str) -> SmallDisk {
+        let dir = tempfile::tempdir().unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "mount: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        SmallDisk { dir }
+    }
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+    /// Fills what is left with one file.
+    fn fill(&self) {
+        use std::io::Write;
+        let mut f = std::fs::File::create(self.path().join("filler")).unwrap();
+        let block = vec![0u8; 64 << 10];
+        while f.write_all(&block).is_ok() {}
+        let _ = f.write_all(&[0u8; 512]);
+    }
+    /// Every file under the disk but the filler, as paths relative to it.
+    fn files(&self) -> Vec<String> {
+        fn walk(dir: &Path, root: &Path, out: &mut Vec<String>) {
+            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, root, out);
+                } else if p.file_name().is_some_and(|n| n != "filler") {
+                    out.push(p.strip_prefix(root).unwrap().display().to_string());
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(self.path(), self.path(), &mut out);
+        out
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+/// Why the full-disk rows cannot run here: they mount a small tmpfs.
+fn cannot_mount() -> Option<String> {
+    if let Some(why) = common::vm_missing() {
+        return Some(why);
+    }
+    let dir = tempfile::tempdir().ok()?;
+    let ok = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .arg(dir.path())
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        let _ = Command::new("umount").arg(dir.path()).status();
+        None
+    } else {
+        Some("cannot mount a tmpfs here (needs root)".into())
+    }
+}
+
+/// The newest cached kernel's bzImage.
+fn cached_bzimage() -> String {
+    let out = common::run(&["kernel", "list", "--json"]);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    format!("{}/bzImage", list[0]["dir"].as_str().unwrap())
+}
+
+fn a_full_disk_while_writing_the_initramfs_is_refused_before_booting() {
+    let s = Setup::new();
+    // The cache (where guest images are written) on a 1 MiB disk; the
+    // kernel comes from the real cache by path.
+    let disk = SmallDisk::mount("1m");
+    let out = common::ktstr()
+        .args([
+            "run",
+            "-c",
+            s.dir.path().join("short.toml").to_str().unwrap(),
+        ])
+        .args(["--kernel", &cached_bzimage(), "--results", &s.results()])
+        .env("KTSTR_CACHE_DIR", disk.path())
+        .env("KTSTR_RUN_DIR", s.vm_dir())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+    assert!(
+        stderr.contains("initramfs"),
+        "the error names where: {stderr}"
+    );
+    assert_eq!(disk.files(), Vec::<String>::new(), "half-written files");
+    assert_eq!(s.stored_runs(), 0);
+    s.assert_clean();
+}
+
+fn a_full_disk_while_storing_the_record_is_an_error_and_no_half_record() {
+    let s = Setup::new();
+    let disk = SmallDisk::mount("2m");
+    let results = disk.path().join("results");
+    let results = results.to_str().unwrap();
+    // An empty store (its index) first, then a full disk.
+    let out = common::run(&["results", "list", "--results", results]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let before = disk.files();
+    disk.fill();
+    let out = common::ktstr()
+        .args([
+            "run",
+            "-c",
+            s.dir.path().join("short.toml").to_str().unwrap(),
+        ])
+        .args(["--results", results])
+        .env("KTSTR_RUN_DIR", s.vm_dir())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("failed to store the record of run"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+    // The run was judged: its verdict is shown even though it is not stored.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("short-steady (1n2l2c1t, eevdf)"),
+        "{stdout}"
+    );
+    assert_eq!(disk.files(), before, "nothing half-written in the store");
+    s.assert_clean();
+}
+
 fn main() {
     common::main(common::cases![
         [common::vm_missing] qemu_killed_mid_run_is_a_judged_failure_and_nothing_is_left,
@@ -518,5 +672,7 @@ fn main() {
         [common::vm_missing] a_wire_flood_is_counted_judged_and_host_memory_stays_bounded,
         [kernel_source_missing] ctrl_c_stops_a_kernel_build_and_a_second_build_of_that_kernel_waits,
         [clang_missing] ctrl_c_stops_a_scheduler_build_and_installs_nothing,
+        [cannot_mount] a_full_disk_while_writing_the_initramfs_is_refused_before_booting,
+        [cannot_mount] a_full_disk_while_storing_the_record_is_an_error_and_no_half_record,
     ]);
 }

@@ -91,6 +91,20 @@ pub enum RunError {
     /// The run record could not be stored, or the store not opened.
     #[error("results store: {0}")]
     Results(#[from] ktstr_results::ResultsError),
+    /// The run was judged but its record could not be stored (a full disk,
+    /// say): the record is here, so the verdict is not lost with it.
+    #[error(
+        "failed to store the record of run `{}` ({})",
+        record.meta.id,
+        if record.passed { "passed" } else { "failed" }
+    )]
+    NotStored {
+        /// The judged run.
+        record: Box<crate::RunRecord>,
+        /// Why the store refused it.
+        #[source]
+        source: ktstr_results::ResultsError,
+    },
     /// No results directory is known (no `$HOME`, no cargo project).
     #[error("no results directory\nhint: set ${env} or pass one (`--results DIR`)", env = ktstr_results::RESULTS_ENV)]
     NoResultsDir,

@@ -163,7 +163,12 @@ impl Runner {
             let guard = store
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            guard.save(&record)?;
+            if let Err(source) = guard.save(&record) {
+                return Err(RunError::NotStored {
+                    record: Box::new(record),
+                    source,
+                });
+            }
         }
         Ok(record)
     }
