@@ -660,6 +660,61 @@ fn a_full_disk_while_storing_the_record_is_an_error_and_no_half_record() {
     s.assert_clean();
 }
 
+/// The real cache's root (where setup built the kernel and scx_bpfland).
+fn real_cache() -> std::path::PathBuf {
+    let out = common::run(&["kernel", "list", "--json"]);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    Path::new(list[0]["dir"].as_str().unwrap())
+        .ancestors()
+        .nth(2)
+        .unwrap()
+        .to_path_buf()
+}
+
+/// Why the corrupted-scheduler row cannot run here.
+fn bpfland_missing() -> Option<String> {
+    common::vm_missing().or_else(|| {
+        (!real_cache().join("schedulers/scx_bpfland-1.1.4").is_dir()).then(|| {
+            "scx_bpfland 1.1.4 is not built (ktstr scheduler build scx_bpfland@1.1.4)".into()
+        })
+    })
+}
+
+fn a_corrupted_cached_scheduler_is_refused_before_booting() {
+    let s = Setup::new();
+    // A cache of its own: the real kernels, a copy of scx_bpfland with one
+    // byte of its binary changed.
+    let cache = tempfile::tempdir().unwrap();
+    let real = real_cache();
+    std::os::unix::fs::symlink(real.join("kernels"), cache.path().join("kernels")).unwrap();
+    let entry = cache.path().join("schedulers/scx_bpfland-1.1.4");
+    std::fs::create_dir_all(entry.join("bin")).unwrap();
+    let from = real.join("schedulers/scx_bpfland-1.1.4");
+    std::fs::copy(from.join("meta.json"), entry.join("meta.json")).unwrap();
+    let mut binary = std::fs::read(from.join("bin/scx_bpfland")).unwrap();
+    let middle = binary.len() / 2;
+    binary[middle] ^= 0xff;
+    std::fs::write(entry.join("bin/scx_bpfland"), binary).unwrap();
+
+    let out = common::ktstr()
+        .args(["run", "-s", "scx_bpfland", "-c"])
+        .arg(s.dir.path().join("short.toml"))
+        .args(["--results", &s.results()])
+        .env("KTSTR_CACHE_DIR", cache.path())
+        .env("KTSTR_RUN_DIR", s.vm_dir())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("is corrupt: sha256"), "{stderr}");
+    assert!(
+        stderr.contains("hint: rebuild it with `ktstr scheduler build scx_bpfland --force`"),
+        "the error names the fix: {stderr}"
+    );
+    assert_eq!(s.stored_runs(), 0);
+    s.assert_clean();
+}
+
 fn main() {
     common::main(common::cases![
         [common::vm_missing] qemu_killed_mid_run_is_a_judged_failure_and_nothing_is_left,
@@ -674,5 +729,6 @@ fn main() {
         [clang_missing] ctrl_c_stops_a_scheduler_build_and_installs_nothing,
         [cannot_mount] a_full_disk_while_writing_the_initramfs_is_refused_before_booting,
         [cannot_mount] a_full_disk_while_storing_the_record_is_an_error_and_no_half_record,
+        [bpfland_missing] a_corrupted_cached_scheduler_is_refused_before_booting,
     ]);
 }
