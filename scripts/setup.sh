@@ -42,6 +42,8 @@ fi
 # cloud kernel and busybox, downloaded and unpacked into the cache).
 "$(dirname "$0")/fetch-nested.sh"
 
+# The Rust toolchain rust-toolchain.toml pins.
+"$(dirname "$0")/toolchain.sh"
 command -v cargo >/dev/null || { echo "setup: cargo not found; install the Rust toolchain (rustup)" >&2; exit 2; }
 
 # The default kernel and the kernel tree's sched_ext schedulers, built once and

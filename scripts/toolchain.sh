@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Makes the toolchain rust-toolchain.toml pins available before any cargo
+# call: already installed; else the installed stable toolchain when it is
+# that very version (linked under the version's name, as rustup cannot link
+# a custom toolchain under a release name); else installed by rustup.
+set -euo pipefail
+want=$(sed -n 's/^channel = "\(.*\)"/\1/p' "$(dirname "$0")/../rust-toolchain.toml")
+# rustup's own queries run outside the repository, where the pin does not apply.
+cd /
+command -v rustup >/dev/null || { echo "setup: rustup not found; install the Rust toolchain $want (https://rustup.rs)" >&2; exit 2; }
+if rustup toolchain list | grep -q "^$want-"; then
+  exit 0
+fi
+host=$(rustup show | sed -n 's/^Default host: //p')
+home=${RUSTUP_HOME:-$HOME/.rustup}
+stable="$home/toolchains/stable-$host"
+if [[ -n "$host" && -x "$stable/bin/rustc" ]] && "$stable/bin/rustc" --version | grep -q "^rustc $want "; then
+  echo "setup: using the installed stable toolchain ($want) for rust-toolchain.toml"
+  ln -sfn "$stable" "$home/toolchains/$want-$host"
+else
+  echo "setup: installing Rust $want (rust-toolchain.toml)"
+  rustup toolchain install "$want" --profile minimal --component rustfmt --component clippy
+fi
