@@ -11,33 +11,14 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A 2 s scenario with two cgroups, for the guest-runtime faults.
-const SHORT: &str = r#"
-name = "short-steady"
-description = "spinners for 2 s"
-duration_ms = 2000
-
-[[cgroups]]
-name = "a"
-
-[[cgroups.workers]]
-count = 2
-work = { type = "spin" }
-"#;
-
-/// A 6 s scenario: long enough to hit it mid-run.
-const LONG: &str = r#"
-name = "long-steady"
-description = "spinners for 6 s"
-duration_ms = 6000
-
-[[cgroups]]
-name = "a"
-
-[[cgroups.workers]]
-count = 2
-work = { type = "spin" }
-"#;
+/// A scenario of two spinners for `ms`: 6 s is long enough to hit a run
+/// mid-way, 2 s is enough for the guest-runtime faults.
+fn spinners(name: &str, ms: u32) -> String {
+    format!(
+        "name = \"{name}\"\ndescription = \"spinners for {ms} ms\"\nduration_ms = {ms}\n\n\
+         [[cgroups]]\nname = \"a\"\n\n[[cgroups.workers]]\ncount = 2\nwork = {{ type = \"spin\" }}\n"
+    )
+}
 
 struct Setup {
     dir: tempfile::TempDir,
@@ -49,8 +30,12 @@ impl Setup {
         let dir = tempfile::tempdir().unwrap();
         let vm = dir.path().join("vm");
         std::fs::create_dir(&vm).unwrap();
-        std::fs::write(dir.path().join("long.toml"), LONG).unwrap();
-        std::fs::write(dir.path().join("short.toml"), SHORT).unwrap();
+        std::fs::write(dir.path().join("long.toml"), spinners("long-steady", 6000)).unwrap();
+        std::fs::write(
+            dir.path().join("short.toml"),
+            spinners("short-steady", 2000),
+        )
+        .unwrap();
         Setup { dir, vm }
     }
     fn vm_dir(&self) -> &Path {
@@ -91,17 +76,9 @@ impl Setup {
     }
     /// Processes whose command line mentions the VM directory (QEMU).
     fn processes_using_it(&self) -> Vec<i32> {
-        let marker = self.vm_dir().to_string_lossy().into_owned();
-        std::fs::read_dir("/proc")
-            .unwrap()
-            .flatten()
-            .filter_map(|p| {
-                let pid: i32 = p.file_name().to_str()?.parse().ok()?;
-                let cmdline = std::fs::read(p.path().join("cmdline")).ok()?;
-                String::from_utf8_lossy(&cmdline)
-                    .contains(&marker)
-                    .then_some(pid)
-            })
+        processes_under(self.vm_dir())
+            .into_iter()
+            .map(|(pid, _)| pid)
             .collect()
     }
     /// Nothing of the VM is left, and the results store holds only whole records.
@@ -584,11 +561,11 @@ fn cannot_mount() -> Option<String> {
     }
 }
 
-/// The newest cached kernel's bzImage.
-fn cached_bzimage() -> String {
+/// The newest cached kernel's directory in the real cache.
+fn cached_kernel() -> std::path::PathBuf {
     let out = common::run(&["kernel", "list", "--json"]);
     let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    format!("{}/bzImage", list[0]["dir"].as_str().unwrap())
+    list[0]["dir"].as_str().unwrap().into()
 }
 
 fn a_full_disk_while_writing_the_initramfs_is_refused_before_booting() {
@@ -602,7 +579,12 @@ fn a_full_disk_while_writing_the_initramfs_is_refused_before_booting() {
             "-c",
             s.dir.path().join("short.toml").to_str().unwrap(),
         ])
-        .args(["--kernel", &cached_bzimage(), "--results", &s.results()])
+        .args([
+            "--kernel",
+            cached_kernel().join("bzImage").to_str().unwrap(),
+            "--results",
+            &s.results(),
+        ])
         .env("KTSTR_CACHE_DIR", disk.path())
         .env("KTSTR_RUN_DIR", s.vm_dir())
         .output()
@@ -662,13 +644,7 @@ fn a_full_disk_while_storing_the_record_is_an_error_and_no_half_record() {
 
 /// The real cache's root (where setup built the kernel and scx_bpfland).
 fn real_cache() -> std::path::PathBuf {
-    let out = common::run(&["kernel", "list", "--json"]);
-    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    Path::new(list[0]["dir"].as_str().unwrap())
-        .ancestors()
-        .nth(2)
-        .unwrap()
-        .to_path_buf()
+    cached_kernel().ancestors().nth(2).unwrap().to_path_buf()
 }
 
 /// Why the corrupted-scheduler row cannot run here.
