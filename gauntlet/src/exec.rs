@@ -169,7 +169,8 @@ fn worker(shared: &Shared, exec: &Execution<'_>, progress: &(dyn Fn(&str) + Sync
         Ok(r) => r,
         Err(e) => {
             return progress(&format!(
-                "warning: a gauntlet job could not open its VM backend or adapters: {e}"
+                "warning: a gauntlet job could not open its VM backend or adapters: {}",
+                ktstr_runner::error_text(&e)
             ))
         }
     };
@@ -196,7 +197,7 @@ fn worker(shared: &Shared, exec: &Execution<'_>, progress: &(dyn Fn(&str) + Sync
         let (status, detail) = match &result {
             Ok(rec) if rec.passed() => (CellStatus::Pass, None),
             Ok(rec) => (CellStatus::Fail, Some(first_detail(rec))),
-            Err(e) => (CellStatus::Error, Some(e.to_string())),
+            Err(e) => (CellStatus::Error, Some(ktstr_runner::error_text(e))),
         };
         if ktstr_vmm::stop_requested() {
             shared.give_back(cell);

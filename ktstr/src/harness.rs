@@ -186,7 +186,7 @@ pub fn skip_reason(case: &Case) -> Option<String> {
         if let Err(e) = ktstr_runner::resolve_scheduler(value, &kernel.resolved) {
             return Some(format!(
                 "scheduler `{value}` is not available: {}",
-                first_line(&e.to_string())
+                first_line(&ktstr_runner::error_text(&e))
             ));
         }
     }
@@ -207,7 +207,7 @@ fn kernel_for(spec: Option<&'static str>) -> Result<BootKernel, String> {
             BootKernel::resolve(spec).map_err(|e| {
                 format!(
                     "no kernel to boot: {}; build one with `ktstr kernel build`",
-                    first_line(&e.to_string())
+                    first_line(&ktstr_runner::error_text(&e))
                 )
             })
         })
@@ -219,10 +219,12 @@ fn backend_missing() -> Option<String> {
     static MISSING: OnceLock<Option<String>> = OnceLock::new();
     MISSING
         .get_or_init(|| {
-            ktstr_runner::BackendChoice::Auto
-                .open()
-                .err()
-                .map(|e| format!("no VM backend: {}", first_line(&e.to_string())))
+            ktstr_runner::BackendChoice::Auto.open().err().map(|e| {
+                format!(
+                    "no VM backend: {}",
+                    first_line(&ktstr_runner::error_text(&e))
+                )
+            })
         })
         .clone()
 }
@@ -277,8 +279,12 @@ fn run_under(
     if let Some(m) = case.decl.memory_mib {
         run = run.memory_mib(m);
     }
-    run.run()
-        .map_err(|e| format!("the run could not be judged: {e}"))
+    run.run().map_err(|e| {
+        format!(
+            "the run could not be judged: {}",
+            ktstr_runner::error_text(&e)
+        )
+    })
 }
 
 /// Whether the record shows the failure `expected` names: a failed check of

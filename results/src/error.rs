@@ -8,7 +8,7 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum ResultsError {
     /// A file or directory could not be read or written.
-    #[error("cannot {action} {}: {source}", path.display())]
+    #[error("cannot {action} {}", path.display())]
     Io {
         /// What was being done.
         action: &'static str,
@@ -19,7 +19,7 @@ pub enum ResultsError {
         source: std::io::Error,
     },
     /// The SQLite index failed.
-    #[error("results index {}: {source}\nhint: delete it and run `ktstr results reindex` to rebuild it from the run files", path.display())]
+    #[error("cannot use the results index {}\nhint: delete it and run `ktstr results reindex` to rebuild it from the run files", path.display())]
     Index {
         /// The index file.
         path: PathBuf,

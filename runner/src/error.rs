@@ -48,7 +48,7 @@ pub enum RunError {
     #[error(transparent)]
     Vm(#[from] ktstr_vmm::VmError),
     /// Assembling the guest's initramfs.
-    #[error("failed to build the guest initramfs: {0}")]
+    #[error("failed to build the guest initramfs")]
     Initramfs(#[from] ktstr_vmm::initramfs::InitramfsError),
     /// A scenario that does not validate against its topology.
     #[error(transparent)]
@@ -71,7 +71,7 @@ pub enum RunError {
         binary: String,
     },
     /// A file-system operation.
-    #[error("failed to {action} `{}`: {source}", path.display())]
+    #[error("failed to {action} `{}`", path.display())]
     Io {
         /// What was being done (`create`, `read`).
         action: &'static str,
@@ -89,7 +89,7 @@ pub enum RunError {
         exit: String,
     },
     /// The run record could not be stored, or the store not opened.
-    #[error("results store: {0}")]
+    #[error(transparent)]
     Results(#[from] ktstr_results::ResultsError),
     /// The run was judged but its record could not be stored (a full disk,
     /// say): the record is here, so the verdict is not lost with it.
@@ -125,5 +125,72 @@ impl RunError {
             path,
             source,
         }
+    }
+}
+
+/// An error and its causes as one text: the messages joined with `: ` (a
+/// cause whose text the ones before already say is left out), then their
+/// `hint:` lines. For places that hold one string (a test's failure, a
+/// gauntlet cell); a terminal gets the CLI's multi-line form instead.
+///
+/// ```
+/// let io = std::io::Error::from_raw_os_error(28);
+/// let e = ktstr_runner::RunError::Io { action: "write", path: "/x".into(), source: io };
+/// assert_eq!(
+///     ktstr_runner::error_text(&e),
+///     "failed to write `/x`: No space left on device (os error 28)"
+/// );
+/// ```
+pub fn error_text(error: &dyn std::error::Error) -> String {
+    let mut said = String::new();
+    let mut hints: Vec<String> = Vec::new();
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        let text = e.to_string();
+        let (body, hint) = match text.find("\nhint: ") {
+            Some(at) => (&text[..at], Some(&text[at + 1..])),
+            None => (text.as_str(), None),
+        };
+        if !said.contains(body) {
+            if !said.is_empty() {
+                said.push_str(": ");
+            }
+            said.push_str(body);
+        }
+        if let Some(h) = hint.filter(|h| !hints.iter().any(|k| k == h)) {
+            hints.push(h.to_string());
+        }
+        cause = e.source();
+    }
+    for h in hints {
+        said.push('\n');
+        said.push_str(&h);
+    }
+    said
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn causes_join_once_and_hints_go_last() {
+        let io = std::io::Error::from_raw_os_error(libc::ENOSPC);
+        let vm = RunError::Vm(ktstr_vmm::VmError::Io {
+            what: "create the VM's private directory".into(),
+            source: io,
+        });
+        assert_eq!(
+            error_text(&vm),
+            "failed to create the VM's private directory: No space left on device (os error 28)"
+        );
+        let results = RunError::Results(ktstr_results::ResultsError::Duplicate("r1".into()));
+        assert_eq!(
+            error_text(&results),
+            "the results store already has run `r1`"
+        );
+        let hinted = RunError::NoResultsDir;
+        let text = error_text(&hinted);
+        assert!(text.starts_with("no results directory\nhint: "), "{text}");
     }
 }

@@ -39,7 +39,7 @@ pub enum VmError {
         reason: String,
     },
     /// An OS call failed.
-    #[error("failed to {what}: {source}")]
+    #[error("failed to {what}")]
     Io {
         /// What was being done, as a fragment after "failed to".
         what: String,
