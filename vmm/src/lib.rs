@@ -21,6 +21,7 @@ mod backend;
 mod console;
 mod error;
 mod exit;
+mod file_hole;
 pub mod initramfs;
 pub mod kvm;
 mod qemu;

@@ -1,7 +1,7 @@
 //! One QEMU run: start, stream the wire, watch the clock, clean up.
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Seek};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -242,14 +242,25 @@ fn poll_ring(
 /// Reads what QEMU appended to the COM2 file since the last call.
 fn poll_serial(path: &Path, file: &mut Option<File>, buf: &mut Vec<u8>, wire_in: &mut WireIn) {
     if file.is_none() {
-        *file = File::open(path).ok();
+        // Writable too: only a writable descriptor may punch holes.
+        *file = File::options().read(true).write(true).open(path).ok();
     }
     if let Some(f) = file.as_mut() {
         buf.clear();
         let _ = f.read_to_end(buf);
         wire_in.feed(Transport::Serial, buf);
+        // Give back what was read once it is worth a call; a file system
+        // that cannot punch holes keeps the bytes, as before.
+        if let Ok(read) = f.stream_position() {
+            if read % SERIAL_RELEASE < buf.len() as u64 {
+                let _ = crate::file_hole::punch_front(f, read);
+            }
+        }
     }
 }
+
+/// Every this many bytes read from the COM2 file, their storage is released.
+const SERIAL_RELEASE: u64 = 1 << 20;
 
 /// Copies a child's pipe into `sink` on a thread until EOF.
 fn pump<R: Read + Send + 'static>(
