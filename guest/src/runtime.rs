@@ -94,6 +94,14 @@ fn remember_panic(info: &std::panic::PanicHookInfo<'_>) {
     let at = info
         .location()
         .map_or_else(String::new, |l| format!(" at {}:{}", l.file(), l.line()));
+    if std::process::id() != 1 {
+        // A forked worker: it reports its own death; say only where.
+        eprintln!(
+            "ktstr-guest: worker {} panicked{at}: {what}",
+            std::process::id()
+        );
+        return;
+    }
     let text = format!("guest runtime panicked{at}: {what}");
     eprintln!("ktstr-guest: {text}");
     *PANIC.lock().unwrap_or_else(|e| e.into_inner()) = Some(text);
