@@ -1,6 +1,8 @@
-//! The parsers of bytes from outside are total: ACPI tables read back from guest memory. Any
-//! input gives a value or an error, never a panic; valid inputs still parse.
+//! The parsers of bytes from outside are total: ACPI tables read back from guest memory and
+//! newc cpio archives. Any input gives a value or an error, never a panic; valid inputs still
+//! parse.
 
+use ktstr_vmm::initramfs::{parse_newc, InitramfsBuilder, InitramfsError};
 use ktstr_vmm::kvm::{parse_acpi, AcpiError, AcpiTables, ApicLayout, NodeMemory};
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -171,4 +173,91 @@ fn acpi_blob_helper_makes_valid_tables() {
     let slit = (*b"SLIT", vec![1, 0, 0, 0, 0, 0, 0, 0, 10]);
     let parsed = parse_acpi(&acpi_blob(&[slit]), BASE, BASE).unwrap();
     assert_eq!(parsed.slit, [[10]]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// cpio
+
+fn archive() -> Vec<u8> {
+    InitramfsBuilder::new()
+        .file("/etc/ktstr/scenario.json", r#"{"seed":1}"#, 0o644)
+        .file("/bin/empty", "", 0o755)
+        .dir("/sys")
+        .symlink("/bin/sh", "/init")
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn cpio_our_archive_parses_and_every_truncation_is_an_error() {
+    let bytes = archive();
+    let entries = parse_newc(&bytes).unwrap();
+    let names: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
+    for name in ["etc/ktstr/scenario.json", "bin/empty", "sys", "bin/sh"] {
+        assert!(names.contains(&name), "{name} missing from {names:?}");
+    }
+    for len in 0..bytes.len() {
+        let err = parse_newc(&bytes[..len]).unwrap_err();
+        assert!(
+            matches!(err, InitramfsError::MalformedCpio { offset, .. } if offset <= len),
+            "cut at {len}: {err:?}"
+        );
+    }
+}
+
+/// A newc header with the given fields as hex (namesize and filesize as the header says,
+/// which need not match what follows).
+fn newc_header(fields: &[u32; 13]) -> Vec<u8> {
+    let mut h = b"070701".to_vec();
+    for f in fields {
+        h.extend(format!("{f:08X}").bytes());
+    }
+    h
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn cpio_random_bytes_are_an_error(bytes in prop::collection::vec(any::<u8>(), 0..1024)) {
+        prop_assert!(parse_newc(&bytes).is_err());
+    }
+
+    #[test]
+    fn cpio_damaged_archive_parses_or_errs(
+        edits in prop::collection::vec((any::<Index>(), any::<u8>()), 1..8),
+        cut in any::<Index>(),
+    ) {
+        let mut bytes = archive();
+        for (at, byte) in edits {
+            let i = at.index(bytes.len());
+            bytes[i] = byte;
+        }
+        let _ = parse_newc(&bytes);
+        let _ = parse_newc(&bytes[..cut.index(bytes.len())]);
+    }
+
+    /// Well-formed headers whose name and file sizes are arbitrary, up to `u32::MAX`,
+    /// followed by arbitrary bytes: the length arithmetic sees every edge.
+    #[test]
+    fn cpio_headers_with_any_sizes_parse_or_err(
+        entries in prop::collection::vec(
+            (
+                prop_oneof![0..40u32, any::<u32>()],
+                prop_oneof![0..64u32, any::<u32>()],
+                prop::collection::vec(any::<u8>(), 0..80),
+            ),
+            1..6,
+        ),
+    ) {
+        let mut bytes = Vec::new();
+        for (namesize, filesize, tail) in entries {
+            let mut fields = [0u32; 13];
+            fields[6] = filesize;
+            fields[11] = namesize;
+            bytes.extend(newc_header(&fields));
+            bytes.extend(tail);
+        }
+        let _ = parse_newc(&bytes);
+    }
 }
