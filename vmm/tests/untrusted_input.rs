@@ -1,6 +1,6 @@
-//! The parsers of bytes from outside are total: ACPI tables read back from guest memory and
-//! newc cpio archives. Any input gives a value or an error, never a panic; valid inputs still
-//! parse.
+//! The parsers of bytes from outside are total: ACPI tables read back from guest memory, newc
+//! cpio archives, and the user binaries whose libraries the initramfs builder packs. Any
+//! input gives a value or an error, never a panic; valid inputs still parse.
 
 use ktstr_vmm::initramfs::{parse_newc, InitramfsBuilder, InitramfsError};
 use ktstr_vmm::kvm::{parse_acpi, AcpiError, AcpiTables, ApicLayout, NodeMemory};
@@ -259,5 +259,61 @@ proptest! {
             bytes.extend(tail);
         }
         let _ = parse_newc(&bytes);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// ELF: binaries handed to the initramfs builder
+
+const TRUE: &str = "/bin/true";
+
+/// Builds an initramfs holding `data` as a binary; the file is written to a temporary
+/// directory, as a user's binary would be read from disk.
+fn build_with_binary(data: &[u8]) -> Result<Vec<u8>, InitramfsError> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("payload");
+    std::fs::write(&path, data).unwrap();
+    InitramfsBuilder::new()
+        .binary(&path, "/bin/payload")
+        .build()
+}
+
+#[test]
+fn elf_real_binary_is_packed_with_its_loader() {
+    let archive = build_with_binary(&std::fs::read(TRUE).unwrap()).unwrap();
+    let entries = parse_newc(&archive).unwrap();
+    let names: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
+    assert!(names.contains(&"bin/payload"), "{names:?}");
+    assert!(names.contains(&"lib64/ld-linux-x86-64.so.2"), "{names:?}");
+}
+
+#[test]
+fn elf_not_an_elf_is_a_typed_error() {
+    for data in [&b""[..], b"\x7fELF", b"#!/bin/sh\necho hi\n"] {
+        let err = build_with_binary(data).unwrap_err();
+        assert!(matches!(err, InitramfsError::NotElf { .. }), "{err:?}");
+        assert!(err.to_string().contains("is not an ELF binary"), "{err}");
+    }
+}
+
+proptest! {
+    // Each case writes a file and, when it still parses, packs the loader and libc.
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn elf_truncated_or_damaged_binary_builds_or_errs(
+        cut in any::<Index>(),
+        edits in prop::collection::vec((any::<Index>(), any::<u8>()), 0..8),
+    ) {
+        let mut data = std::fs::read(TRUE).unwrap();
+        for (at, byte) in edits {
+            let i = at.index(data.len());
+            data[i] = byte;
+        }
+        data.truncate(cut.index(data.len() + 1));
+        match build_with_binary(&data) {
+            Ok(archive) => prop_assert!(parse_newc(&archive).is_ok()),
+            Err(e) => prop_assert!(!e.to_string().is_empty()),
+        }
     }
 }

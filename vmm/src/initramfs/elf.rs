@@ -272,9 +272,15 @@ fn find(pending: &Pending) -> Result<(Dependency, ElfInfo), InitramfsError> {
     Err(not_found(searched.flatten().collect()))
 }
 
+/// Reads a library or interpreter. Its path comes from the binary, so it is checked to be a
+/// regular file first: reading `/dev/zero` or a FIFO would never end.
 fn read_dependency(host: &Path, guest: PathBuf) -> Result<Dependency, InitramfsError> {
-    let data = fs::read(host).map_err(InitramfsError::io(host))?;
     let metadata = fs::metadata(host).map_err(InitramfsError::io(host))?;
+    if !metadata.is_file() {
+        let source = std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file");
+        return Err(InitramfsError::io(host)(source));
+    }
+    let data = fs::read(host).map_err(InitramfsError::io(host))?;
     Ok(Dependency {
         guest,
         host: host.to_owned(),
@@ -287,6 +293,12 @@ fn read_dependency(host: &Path, guest: PathBuf) -> Result<Dependency, InitramfsE
 mod tests {
     use super::*;
     use crate::initramfs::search::system_dirs;
+    use goblin::elf::program_header::{PT_DYNAMIC, PT_INTERP};
+    use goblin::elf::section_header::{
+        SHT_DYNSYM, SHT_GNU_HASH, SHT_GNU_VERNEED, SHT_GNU_VERSYM, SHT_HASH, SHT_NOTE,
+    };
+    use proptest::prelude::*;
+    use proptest::sample::Index;
 
     const ENV: &str = "/usr/bin/env";
     const LOADER: &str = "/lib64/ld-linux-x86-64.so.2";
@@ -367,6 +379,100 @@ mod tests {
         let message = err.to_string();
         assert!(message.contains("`libQ.so.6`") && message.contains(&*patched.to_string_lossy()));
         assert!(message.contains("/lib/x86_64-linux-gnu"), "{message}");
+    }
+
+    /// `ElfInfo::parse` on `data`, which must not panic; `Ok` is allowed, since a damaged
+    /// file can still be a well-formed ELF.
+    fn parse_is_total(data: &[u8]) {
+        let _ = ElfInfo::parse(Path::new("/fuzz"), data);
+    }
+
+    #[test]
+    fn every_truncation_of_a_real_binary_parses_or_errs() {
+        let data = fs::read("/bin/true").unwrap();
+        assert!(ElfInfo::parse(Path::new("/bin/true"), &data).is_ok());
+        for len in 0..data.len() {
+            parse_is_total(&data[..len]);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn random_bytes_parse_or_err(data in prop::collection::vec(any::<u8>(), 0..4096)) {
+            parse_is_total(&data);
+            // The same bytes behind a valid identification, so they reach the headers.
+            let mut elf = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0".to_vec();
+            elf.extend(&data);
+            parse_is_total(&elf);
+        }
+
+        /// Edits land in the bytes goblin reads as structure (headers, tables, `.dynamic`)
+        /// as often as anywhere in the file, so counts, offsets and sizes get damaged.
+        #[test]
+        fn damaged_real_binary_parses_or_errs(
+            edits in prop::collection::vec((any::<bool>(), any::<Index>(), any::<u8>()), 1..16),
+        ) {
+            let (mut data, structure) = TRUE.with(Clone::clone);
+            for (in_structure, at, byte) in edits {
+                let i = match in_structure {
+                    true => structure[at.index(structure.len())],
+                    false => at.index(data.len()),
+                };
+                data[i] = byte;
+            }
+            parse_is_total(&data);
+        }
+    }
+
+    thread_local! {
+        /// `/bin/true` and the offsets of its structural bytes.
+        static TRUE: (Vec<u8>, Vec<usize>) = {
+            let data = fs::read("/bin/true").unwrap();
+            let elf = Elf::parse(&data).unwrap();
+            let h = &elf.header;
+            let table = |off: u64, n: u16, size: u16| {
+                let off = off as usize;
+                off..off + usize::from(n) * usize::from(size)
+            };
+            let mut structure: Vec<usize> = (0..usize::from(h.e_ehsize)).collect();
+            structure.extend(table(h.e_phoff, h.e_phnum, h.e_phentsize));
+            structure.extend(table(h.e_shoff, h.e_shnum, h.e_shentsize));
+            for ph in &elf.program_headers {
+                if matches!(ph.p_type, PT_DYNAMIC | PT_INTERP) {
+                    structure.extend(ph.file_range());
+                }
+            }
+            for sh in &elf.section_headers {
+                let read = [SHT_GNU_HASH, SHT_HASH, SHT_DYNSYM, SHT_NOTE];
+                let versions = [SHT_GNU_VERSYM, SHT_GNU_VERNEED];
+                if read.contains(&sh.sh_type) || versions.contains(&sh.sh_type) {
+                    structure.extend(sh.file_range().into_iter().flatten());
+                }
+            }
+            (data, structure)
+        };
+    }
+
+    #[test]
+    fn an_interpreter_that_is_not_a_regular_file_is_an_error() {
+        // Same-length rewrite of the PT_INTERP string, so the ELF stays valid.
+        let mut data = fs::read("/bin/true").unwrap();
+        let at = data
+            .windows(LOADER.len())
+            .position(|w| w == LOADER.as_bytes())
+            .expect("true names the loader");
+        let zero = "/dev/./././././././././zero";
+        data[at..at + LOADER.len()].copy_from_slice(zero.as_bytes());
+        let err = closure(Path::new("/bin/true"), Path::new("/bin/true"), &data, &[]).unwrap_err();
+        let InitramfsError::Io { path, source } = &err else {
+            panic!("expected Io, got {err:?}");
+        };
+        assert_eq!(
+            (path.to_str(), source.to_string().as_str()),
+            (Some(zero), "not a regular file")
+        );
     }
 
     #[test]

@@ -79,7 +79,12 @@ fn parse_conf(text: &str) -> Vec<ConfLine> {
             let dirs = line.split(|c: char| c.is_whitespace() || c == ':' || c == ',');
             for dir in dirs.filter(|d| d.starts_with('/')) {
                 let dir = dir.split('=').next().unwrap_or(dir);
-                lines.push(ConfLine::Dir(PathBuf::from(dir.trim_end_matches('/'))));
+                // `/` itself must not trim to an empty, cwd-relative path.
+                let dir = match dir.trim_end_matches('/') {
+                    "" => "/",
+                    trimmed => trimmed,
+                };
+                lines.push(ConfLine::Dir(PathBuf::from(dir)));
             }
         }
     }
@@ -171,11 +176,13 @@ pub(crate) fn lexical_normalize(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn conf_lines_cover_includes_comments_and_hwcap() {
         let text = "# comment\ninclude /etc/ld.so.conf.d/*.conf\n\n/usr/local/lib # trailing\n\
-                    hwcap 0 nosegneg\n/opt/a:/opt/b, /opt/c/\n/opt/d=libc6\nincluded_not_a_keyword\n";
+                    hwcap 0 nosegneg\n/opt/a:/opt/b, /opt/c/\n/opt/d=libc6\nincluded_not_a_keyword\n\
+                    /\n";
         assert_eq!(
             parse_conf(text),
             vec![
@@ -185,6 +192,7 @@ mod tests {
                 ConfLine::Dir("/opt/b".into()),
                 ConfLine::Dir("/opt/c".into()),
                 ConfLine::Dir("/opt/d".into()),
+                ConfLine::Dir("/".into()),
             ]
         );
     }
@@ -234,6 +242,35 @@ mod tests {
         assert!(!wildcard_match(b"*.conf", b"libc.conf.bak"));
         assert!(wildcard_match(b"lib?.conf", b"libc.conf"));
         assert!(!wildcard_match(b"lib?.conf", b"lib.conf"));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// `DT_RUNPATH` / `DT_RPATH` entries come from the binary: any string expands or is
+        /// dropped. The alphabet is weighted towards the token syntax.
+        #[test]
+        fn any_runpath_entry_expands_or_is_dropped(
+            entry in "([$/{}.]|ORIGIN|LIB|PLATFORM|[a-z_]|\\PC){0,40}",
+        ) {
+            if let Some(path) = expand_tokens(&entry, Path::new("/o/bin")) {
+                prop_assert!(path.is_absolute());
+            }
+        }
+
+        #[test]
+        fn any_conf_text_parses(text in "(include|hwcap|[ \t\n#=:,/*?]|[a-z]|\\PC){0,80}") {
+            for line in parse_conf(&text) {
+                if let ConfLine::Dir(dir) = line {
+                    prop_assert!(dir.to_string_lossy().starts_with('/'));
+                }
+            }
+        }
+
+        #[test]
+        fn wildcards_match_or_not(pattern in "[*?ab]{0,8}", name in "[ab.]{0,12}") {
+            let _ = wildcard_match(pattern.as_bytes(), name.as_bytes());
+        }
     }
 
     #[test]
