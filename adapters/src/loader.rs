@@ -1,5 +1,12 @@
 //! Loading one adapter plugin from a shared library, with abi_stable's layout checks.
+//!
+//! Before the dynamic loader sees a file, [`check_elf`] reads its ELF headers: glibc maps a
+//! library's segments without comparing them to the file's size, so a truncated plugin would
+//! be mapped past its end and the first touch of a missing page would kill the process with
+//! SIGBUS. What the loader itself refuses (no ELF, no dynamic section) it reports as an error.
 
+use std::fs::File;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use abi_stable::library::{lib_header_from_path, LibraryError};
@@ -12,12 +19,13 @@ use crate::types::{AdapterFailure, AdapterInfo, AdapterInput, AdapterOutput};
 /// An adapter plugin could not be loaded.
 #[derive(Debug, Error)]
 pub enum PluginLoadError {
-    /// The file could not be opened as a shared library.
+    /// The file could not be opened as a shared library: it is missing, not an ELF shared
+    /// library for this machine, truncated, or the dynamic loader refused it.
     #[error("failed to open adapter plugin `{path}`: {reason}")]
     Open {
         /// The plugin file.
         path: PathBuf,
-        /// What the dynamic loader said.
+        /// What the header check or the dynamic loader said.
         reason: String,
     },
     /// The library exports no abi_stable root module.
@@ -152,10 +160,19 @@ impl PluginAdapter {
     ///
     /// # Errors
     ///
-    /// [`PluginLoadError::Open`] when the file is not a loadable library, [`PluginLoadError::NotAPlugin`]
+    /// [`PluginLoadError::Open`] when the file is missing, truncated or otherwise not a loadable
+    /// library for this machine, [`PluginLoadError::NotAPlugin`]
     /// when it exports no adapter module, [`PluginLoadError::Incompatible`] when it was built
     /// against an incompatible `ktstr-adapters`, [`PluginLoadError::Init`] when its initializer failed.
     pub fn load(path: &Path) -> Result<Self, PluginLoadError> {
+        // A bare name is looked up by the dynamic loader in the system's library
+        // directories, not read from the working directory: nothing here to check.
+        if path.as_os_str().as_encoded_bytes().contains(&b'/') {
+            check_elf(path).map_err(|reason| PluginLoadError::Open {
+                path: path.to_path_buf(),
+                reason,
+            })?;
+        }
         let header =
             lib_header_from_path(path).map_err(|e| PluginLoadError::from_library(path, e))?;
         let module = header
@@ -224,6 +241,143 @@ impl PluginAdapter {
     }
 }
 
+/// Checks that `path` holds a whole 64-bit ELF shared library for this machine: its program
+/// headers, every loaded segment, its section header table and every section with contents
+/// lie inside the file. Only the headers are read.
+///
+/// # Errors
+///
+/// What is wrong, in words that read after "failed to open adapter plugin `…`: ".
+fn check_elf(path: &Path) -> Result<(), String> {
+    let file = File::open(path).map_err(|e| e.to_string())?;
+    let size = file.metadata().map_err(|e| e.to_string())?.len();
+    check_headers(size, |offset, buf| file.read_exact_at(buf, offset))
+}
+
+const ELF_MAGIC: &[u8; 4] = b"\x7fELF";
+const EHDR_LEN: u64 = 64;
+const PHDR_LEN: u64 = 56;
+const SHDR_LEN: u64 = 64;
+const ET_DYN: u16 = 3;
+const PT_LOAD: u32 = 1;
+const SHT_NOBITS: u32 = 8;
+/// `e_machine` of this host, where known.
+const HOST_MACHINE: Option<u16> = if cfg!(target_arch = "x86_64") {
+    Some(62)
+} else if cfg!(target_arch = "aarch64") {
+    Some(183)
+} else {
+    None
+};
+
+/// [`check_elf`] on a file of `size` bytes read through `read_at`.
+fn check_headers(
+    size: u64,
+    read_at: impl Fn(u64, &mut [u8]) -> std::io::Result<()>,
+) -> Result<(), String> {
+    let io = |e: std::io::Error| format!("failed to read its ELF headers: {e}");
+    let mut ident = [0u8; 4];
+    if size < 4 || read_at(0, &mut ident).is_err() || &ident != ELF_MAGIC {
+        return Err("it is not an ELF file".into());
+    }
+    if size < EHDR_LEN {
+        return Err(format!(
+            "it is {size} bytes, shorter than the {EHDR_LEN}-byte ELF header: it is truncated"
+        ));
+    }
+    let mut ehdr = [0u8; EHDR_LEN as usize];
+    read_at(0, &mut ehdr).map_err(io)?;
+    if ehdr[4] != 2 || !cfg!(target_pointer_width = "64") {
+        return Err(format!("it is not a 64-bit ELF file (class {})", ehdr[4]));
+    }
+    if ehdr[5] != 1 || !cfg!(target_endian = "little") {
+        return Err(format!(
+            "it is not a little-endian ELF file (data encoding {})",
+            ehdr[5]
+        ));
+    }
+    let u16_at = |b: &[u8], o: usize| u16::from_le_bytes([b[o], b[o + 1]]);
+    let u32_at = |b: &[u8], o: usize| u32::from_le_bytes(b[o..o + 4].try_into().expect("4 bytes"));
+    let u64_at = |b: &[u8], o: usize| u64::from_le_bytes(b[o..o + 8].try_into().expect("8 bytes"));
+    let e_type = u16_at(&ehdr, 16);
+    if e_type != ET_DYN {
+        return Err(format!("it is not a shared library (ELF type {e_type})"));
+    }
+    let machine = u16_at(&ehdr, 18);
+    if let Some(host) = HOST_MACHINE.filter(|&h| h != machine) {
+        return Err(format!(
+            "it is built for ELF machine {machine}, this host is machine {host}"
+        ));
+    }
+    // Every range must end inside the file; `what` names it in the message.
+    let inside = |what: &dyn Fn() -> String, offset: u64, len: Option<u64>| match len
+        .and_then(|len| offset.checked_add(len))
+    {
+        Some(end) if end <= size => Ok(()),
+        Some(end) => Err(format!(
+            "{} ends at byte {end}, past the end of the {size}-byte file: it is truncated",
+            what()
+        )),
+        None => Err(format!("{} has an impossible size: it is damaged", what())),
+    };
+    let table = |name: &str, offset: u64, count: u64, entry: u64, want: u64| {
+        if count > 0 && entry != want {
+            return Err(format!(
+                "its {name} entries are {entry} bytes, not {want}: it is damaged"
+            ));
+        }
+        let len = count.checked_mul(want);
+        inside(
+            &|| format!("its {name} table ({count} entries at byte {offset})"),
+            offset,
+            len,
+        )?;
+        let mut bytes = vec![0u8; (count * want) as usize];
+        read_at(offset, &mut bytes).map_err(io)?;
+        Ok(bytes)
+    };
+
+    let (phoff, phnum, phentsize) = (u64_at(&ehdr, 32), u16_at(&ehdr, 56), u16_at(&ehdr, 54));
+    let phdrs = table(
+        "program header",
+        phoff,
+        u64::from(phnum),
+        u64::from(phentsize),
+        PHDR_LEN,
+    )?;
+    for (i, ph) in phdrs.chunks_exact(PHDR_LEN as usize).enumerate() {
+        if u32_at(ph, 0) == PT_LOAD {
+            let (offset, filesz) = (u64_at(ph, 8), u64_at(ph, 32));
+            inside(&|| format!("its loaded segment {i}"), offset, Some(filesz))?;
+        }
+    }
+
+    let (shoff, shentsize) = (u64_at(&ehdr, 40), u16_at(&ehdr, 58));
+    let mut shnum = u64::from(u16_at(&ehdr, 60));
+    if shoff == 0 {
+        return Ok(());
+    }
+    if shnum == 0 {
+        // Extended numbering: the count is in the first section header's `sh_size`.
+        let first = table("section header", shoff, 1, u64::from(shentsize), SHDR_LEN)?;
+        shnum = u64_at(&first, 32);
+    }
+    let shdrs = table(
+        "section header",
+        shoff,
+        shnum,
+        u64::from(shentsize),
+        SHDR_LEN,
+    )?;
+    for (i, sh) in shdrs.chunks_exact(SHDR_LEN as usize).enumerate() {
+        if u32_at(sh, 4) != SHT_NOBITS {
+            let (offset, len) = (u64_at(sh, 24), u64_at(sh, 32));
+            inside(&|| format!("its section {i}"), offset, Some(len))?;
+        }
+    }
+    Ok(())
+}
+
 /// The FFI view of `input`, borrowing it and its converted `hints`.
 fn ffi_input<'a>(input: &'a AdapterInput, hints: &'a [FfiMetricHint]) -> FfiAdapterInput<'a> {
     FfiAdapterInput {
@@ -258,6 +412,120 @@ mod tests {
             summarize_layout_report("\n  something odd\n"),
             "something odd"
         );
+    }
+
+    /// A minimal shared library image: the ELF header, one program header loading the
+    /// headers, 16 bytes of section contents, and a table of two section headers at the end.
+    fn image() -> Vec<u8> {
+        let mut b = vec![0u8; 64];
+        b[..4].copy_from_slice(ELF_MAGIC);
+        b[4] = 2; // ELFCLASS64
+        b[5] = 1; // ELFDATA2LSB
+        b[6] = 1; // EV_CURRENT
+        b[16..18].copy_from_slice(&ET_DYN.to_le_bytes());
+        b[18..20].copy_from_slice(&HOST_MACHINE.unwrap_or(62).to_le_bytes());
+        b[32..40].copy_from_slice(&64u64.to_le_bytes()); // e_phoff
+        b[40..48].copy_from_slice(&(64u64 + 56 + 16).to_le_bytes()); // e_shoff
+        b[52..54].copy_from_slice(&64u16.to_le_bytes()); // e_ehsize
+        b[54..56].copy_from_slice(&56u16.to_le_bytes()); // e_phentsize
+        b[56..58].copy_from_slice(&1u16.to_le_bytes()); // e_phnum
+        b[58..60].copy_from_slice(&64u16.to_le_bytes()); // e_shentsize
+        b[60..62].copy_from_slice(&2u16.to_le_bytes()); // e_shnum
+        let mut ph = vec![0u8; 56];
+        ph[..4].copy_from_slice(&PT_LOAD.to_le_bytes());
+        ph[32..40].copy_from_slice(&120u64.to_le_bytes()); // p_filesz: both headers
+        b.extend(ph);
+        b.extend([0xaa; 16]);
+        b.extend([0u8; 64]); // SHN_UNDEF
+        let mut sh = vec![0u8; 64];
+        sh[4..8].copy_from_slice(&1u32.to_le_bytes()); // SHT_PROGBITS
+        sh[24..32].copy_from_slice(&120u64.to_le_bytes());
+        sh[32..40].copy_from_slice(&16u64.to_le_bytes());
+        b.extend(sh);
+        b
+    }
+
+    fn check(bytes: &[u8]) -> Result<(), String> {
+        check_headers(bytes.len() as u64, |offset, buf| {
+            let start = usize::try_from(offset).unwrap();
+            buf.copy_from_slice(&bytes[start..start + buf.len()]);
+            Ok(())
+        })
+    }
+
+    /// A small xorshift generator, so the damage below is varied and reproducible.
+    fn random(seed: &mut u64) -> u64 {
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 7;
+        *seed ^= *seed << 17;
+        *seed
+    }
+
+    #[test]
+    fn a_whole_image_passes_and_every_truncation_is_named() {
+        let image = image();
+        assert_eq!(check(&image), Ok(()));
+        for len in 0..image.len() {
+            let reason = check(&image[..len]).unwrap_err();
+            let expected = if len < 4 {
+                "not an ELF file"
+            } else {
+                "it is truncated"
+            };
+            assert!(reason.contains(expected), "cut at {len}: {reason}");
+        }
+        assert_eq!(
+            check(&image[..100]).unwrap_err(),
+            "its program header table (1 entries at byte 64) ends at byte 120, \
+             past the end of the 100-byte file: it is truncated"
+        );
+    }
+
+    #[test]
+    fn other_machines_and_damaged_headers_are_named() {
+        let with = |at: usize, bytes: &[u8]| {
+            let mut image = image();
+            image[at..at + bytes.len()].copy_from_slice(bytes);
+            check(&image).unwrap_err()
+        };
+        assert!(with(4, &[1]).contains("not a 64-bit ELF file"));
+        assert!(with(5, &[2]).contains("not a little-endian ELF file"));
+        assert!(with(16, &[2, 0]).contains("not a shared library (ELF type 2)"));
+        assert!(with(18, &[3, 0]).contains("built for ELF machine 3"));
+        assert!(with(32, &u64::MAX.to_le_bytes()).contains("impossible size"));
+        assert!(with(54, &[55, 0]).contains("entries are 55 bytes, not 56"));
+        assert!(with(60, &[0xff, 0xff]).contains("65535 entries"));
+        assert!(with(64 + 8, &u64::MAX.to_le_bytes()).contains("its loaded segment 0"));
+        assert!(with(64 + 32, &1000u64.to_le_bytes()).contains("its loaded segment 0"));
+        assert!(with(200 + 32, &1000u64.to_le_bytes()).contains("its section 1 ends at byte 1120"));
+        // Extended section numbering, with a count that overflows the table's size.
+        let mut image = image();
+        image[60..62].copy_from_slice(&[0, 0]);
+        image[136 + 32..136 + 40].copy_from_slice(&(u64::MAX / 2).to_le_bytes());
+        assert!(check(&image).unwrap_err().contains("impossible size"));
+        image[136 + 32..136 + 40].copy_from_slice(&2u64.to_le_bytes());
+        assert_eq!(check(&image), Ok(()));
+    }
+
+    #[test]
+    fn random_damage_to_the_headers_is_an_error_or_harmless() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            let mut image = image();
+            for _ in 0..1 + random(&mut seed) % 6 {
+                // Mostly the headers and tables; offsets past the identification bytes.
+                let at = 6 + (random(&mut seed) as usize % (image.len() - 6));
+                image[at] = random(&mut seed) as u8;
+            }
+            let cut = image.len() - (random(&mut seed) as usize % 8);
+            let _ = check(&image[..cut]);
+            let _ = check(&image);
+        }
+        for _ in 0..2000 {
+            let len = random(&mut seed) as usize % 512;
+            let bytes: Vec<u8> = (0..len).map(|_| random(&mut seed) as u8).collect();
+            assert!(check(&bytes).is_err());
+        }
     }
 
     #[test]

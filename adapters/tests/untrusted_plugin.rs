@@ -1,0 +1,181 @@
+//! Plugin files that are not whole plugins for this machine: random bytes, truncated copies
+//! of a real plugin, a plugin relabelled for another machine or class. Each is refused with
+//! [`PluginLoadError::Open`] naming the file, before the dynamic loader maps it (a truncated
+//! library mapped past its end kills the process with SIGBUS).
+//!
+//! The real plugin is one the workspace already built (`cargo build -p
+//! ktstr-adapter-exitcode-plugin`, or any run of `tests/plugins.rs`); without one the tests
+//! that need it print why and pass.
+
+use std::fs::{self, OpenOptions};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use ktstr_adapters::{PluginAdapter, PluginLoadError};
+
+/// A directory of this process under the system temporary directory, removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "ktstr-untrusted-plugin-{name}-{}",
+            std::process::id()
+        ));
+        fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A plugin this workspace built, next to this test binary (target/<profile>/deps/..).
+fn built_plugin() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let profile_dir = exe.parent()?.parent()?;
+    let plugin = profile_dir.join("libktstr_adapter_exitcode_plugin.so");
+    if plugin.is_file() {
+        return Some(plugin);
+    }
+    eprintln!(
+        "skipped: no built plugin at `{}` (run `cargo build -p ktstr-adapter-exitcode-plugin`)",
+        plugin.display()
+    );
+    None
+}
+
+/// A small xorshift generator: varied, reproducible bytes and lengths.
+fn random(seed: &mut u64) -> u64 {
+    *seed ^= *seed << 13;
+    *seed ^= *seed >> 7;
+    *seed ^= *seed << 17;
+    *seed
+}
+
+/// Loads `path`, which must fail with `Open` naming it; returns the reason.
+fn open_error(path: &Path) -> String {
+    match PluginAdapter::load(path) {
+        Err(PluginLoadError::Open { path: p, reason }) => {
+            assert_eq!(p, path);
+            let message = PluginLoadError::Open {
+                path: p,
+                reason: reason.clone(),
+            }
+            .to_string();
+            assert!(message.contains(&path.display().to_string()), "{message}");
+            reason
+        }
+        Err(other) => panic!("`{}`: expected Open, got {other}", path.display()),
+        Ok(plugin) => panic!("`{}` loaded as {:?}", path.display(), plugin.info()),
+    }
+}
+
+#[test]
+fn random_bytes_are_not_a_plugin() {
+    let scratch = Scratch::new("random");
+    let mut seed = 0x2545_f491_4f6c_dd1d;
+    for i in 0..200 {
+        let len = random(&mut seed) as usize % 4096;
+        let mut bytes: Vec<u8> = (0..len).map(|_| random(&mut seed) as u8).collect();
+        // Half behind an ELF identification, so the check reads further.
+        if i % 2 == 1 && len >= 16 {
+            bytes[..16].copy_from_slice(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0");
+        }
+        let path = scratch.0.join(format!("lib{i}.so"));
+        fs::write(&path, &bytes).unwrap();
+        open_error(&path);
+    }
+}
+
+#[test]
+fn truncated_copies_of_a_real_plugin_are_refused() {
+    let Some(plugin) = built_plugin() else {
+        return;
+    };
+    let scratch = Scratch::new("truncated");
+    let whole = scratch.0.join("libwhole.so");
+    fs::copy(&plugin, &whole).unwrap();
+    let loaded = PluginAdapter::load(&whole).expect("the untouched copy loads");
+    assert_eq!(loaded.info().name, "ExitCode");
+
+    let size = fs::metadata(&whole).unwrap().len();
+    let mut seed = 0x9e37_79b9_7f4a_7c15;
+    let mut lengths: Vec<u64> = (0..64).map(|_| random(&mut seed) % size).collect();
+    lengths.extend([
+        0,
+        1,
+        3,
+        4,
+        5,
+        63,
+        64,
+        65,
+        120,
+        1000,
+        4096,
+        65_536,
+        size / 2,
+        size - 1,
+    ]);
+    lengths.sort_unstable();
+    lengths.dedup();
+    // One file, cut shorter and shorter.
+    let cut = scratch.0.join("libcut.so");
+    fs::copy(&plugin, &cut).unwrap();
+    let file = OpenOptions::new().write(true).open(&cut).unwrap();
+    for &len in lengths.iter().rev() {
+        file.set_len(len).unwrap();
+        let reason = open_error(&cut);
+        let expected = if len < 4 {
+            "not an ELF file"
+        } else {
+            "it is truncated"
+        };
+        assert!(
+            reason.contains(expected),
+            "cut at {len} of {size}: {reason}"
+        );
+    }
+}
+
+#[test]
+fn a_plugin_for_another_machine_or_class_is_refused() {
+    let Some(plugin) = built_plugin() else {
+        return;
+    };
+    let scratch = Scratch::new("abi");
+    let relabel = |name: &str, at: u64, bytes: &[u8]| {
+        let path = scratch.0.join(name);
+        fs::copy(&plugin, &path).unwrap();
+        let file = OpenOptions::new().write(true).open(&path).unwrap();
+        file.write_all_at(bytes, at).unwrap();
+        drop(file);
+        open_error(&path)
+    };
+    // EM_AARCH64 on x86-64, EM_X86_64 elsewhere.
+    let other: u16 = if cfg!(target_arch = "x86_64") {
+        183
+    } else {
+        62
+    };
+    let reason = relabel("libmachine.so", 18, &other.to_le_bytes());
+    assert!(
+        reason.contains(&format!("built for ELF machine {other}")),
+        "{reason}"
+    );
+    let reason = relabel("libclass.so", 4, &[1]);
+    assert!(reason.contains("not a 64-bit ELF file"), "{reason}");
+    let reason = relabel("libexec.so", 16, &[2, 0]);
+    assert!(reason.contains("not a shared library"), "{reason}");
+}
+
+#[test]
+fn a_missing_file_is_an_open_error() {
+    let scratch = Scratch::new("missing");
+    let reason = open_error(&scratch.0.join("libabsent.so"));
+    assert!(reason.contains("No such file"), "{reason}");
+}
