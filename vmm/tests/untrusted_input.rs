@@ -302,7 +302,9 @@ proptest! {
 
     #[test]
     fn elf_truncated_or_damaged_binary_builds_or_errs(
-        cut in any::<Index>(),
+        // Half the cases keep the whole file, so damage short of the section headers at its
+        // end gets past goblin into the library search.
+        cut in prop::option::of(any::<Index>()),
         edits in prop::collection::vec((any::<Index>(), any::<u8>()), 0..8),
     ) {
         let mut data = std::fs::read(TRUE).unwrap();
@@ -310,7 +312,9 @@ proptest! {
             let i = at.index(data.len());
             data[i] = byte;
         }
-        data.truncate(cut.index(data.len() + 1));
+        if let Some(cut) = cut {
+            data.truncate(cut.index(data.len()));
+        }
         match build_with_binary(&data) {
             Ok(archive) => prop_assert!(parse_newc(&archive).is_ok()),
             Err(e) => prop_assert!(!e.to_string().is_empty()),
