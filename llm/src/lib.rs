@@ -46,6 +46,7 @@ mod choose;
 mod cpu;
 mod error;
 mod extract;
+mod gguf;
 mod grammar;
 mod model;
 mod numbers;
