@@ -3,9 +3,7 @@
 //! [`PluginLoadError::Open`] naming the file, before the dynamic loader maps it (a truncated
 //! library mapped past its end kills the process with SIGBUS).
 //!
-//! The real plugin is one the workspace already built (`cargo build -p
-//! ktstr-adapter-exitcode-plugin`, or any run of `tests/plugins.rs`); without one the tests
-//! that need it print why and pass.
+//! The real plugin is the workspace's exitcode plugin, built by the tests that need it.
 
 use std::fs::{self, OpenOptions};
 use std::os::unix::fs::FileExt;
@@ -33,19 +31,20 @@ impl Drop for Scratch {
     }
 }
 
-/// A plugin this workspace built, next to this test binary (target/<profile>/deps/..).
-fn built_plugin() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let profile_dir = exe.parent()?.parent()?;
-    let plugin = profile_dir.join("libktstr_adapter_exitcode_plugin.so");
-    if plugin.is_file() {
-        return Some(plugin);
+/// The exitcode plugin, built into this test binary's target directory (a no-op when
+/// it is current), as `tests/plugins.rs` builds it.
+fn built_plugin() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
+    let mut cmd = std::process::Command::new(env!("CARGO"));
+    cmd.args(["build", "--quiet", "-p", "ktstr-adapter-exitcode-plugin"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("CARGO_TARGET_DIR", profile_dir.parent().unwrap());
+    if profile_dir.file_name().is_some_and(|n| n == "release") {
+        cmd.arg("--release");
     }
-    eprintln!(
-        "skipped: no built plugin at `{}` (run `cargo build -p ktstr-adapter-exitcode-plugin`)",
-        plugin.display()
-    );
-    None
+    assert!(cmd.status().unwrap().success(), "{cmd:?} failed");
+    profile_dir.join("libktstr_adapter_exitcode_plugin.so")
 }
 
 /// A small xorshift generator: varied, reproducible bytes and lengths.
@@ -93,9 +92,7 @@ fn random_bytes_are_not_a_plugin() {
 
 #[test]
 fn truncated_copies_of_a_real_plugin_are_refused() {
-    let Some(plugin) = built_plugin() else {
-        return;
-    };
+    let plugin = built_plugin();
     let scratch = Scratch::new("truncated");
     let whole = scratch.0.join("libwhole.so");
     fs::copy(&plugin, &whole).unwrap();
@@ -144,9 +141,7 @@ fn truncated_copies_of_a_real_plugin_are_refused() {
 
 #[test]
 fn a_plugin_for_another_machine_or_class_is_refused() {
-    let Some(plugin) = built_plugin() else {
-        return;
-    };
+    let plugin = built_plugin();
     let scratch = Scratch::new("abi");
     let relabel = |name: &str, at: u64, bytes: &[u8]| {
         let path = scratch.0.join(name);
