@@ -159,7 +159,10 @@ fn truncated_gguf_is_refused_before_llama_cpp() {
     let err = Model::load(&path).unwrap_err();
     assert_corrupt_with_hint(&err, &path);
     // ktstr's own header walk refuses it; llama.cpp never sees the file.
-    assert!(err.to_string().contains("more than llama.cpp's limit"), "{err}");
+    assert!(
+        err.to_string().contains("more than llama.cpp's limit"),
+        "{err}"
+    );
 }
 
 fn load_failure_is_memoized() {
