@@ -397,19 +397,24 @@ proptest! {
     ) {
         let mut bytes = Vec::new();
         let mut garbage_len = tail.len();
+        let mut payload_len = 0;
         for (g, m) in &items {
             bytes.extend(g);
             garbage_len += g.len();
+            let before = bytes.len();
             encode_into(m, &mut bytes).unwrap();
+            payload_len += bytes.len() - before - FRAME_HEADER_LEN;
         }
         bytes.extend(&tail);
         let (got, stats) = decode_chunked(&bytes, &cuts);
         let want: Vec<Message> = items.into_iter().map(|(_, m)| m).collect();
         prop_assert_eq!(got, want);
-        // No full magic in the garbage, so no false frame and no error.
+        // No full magic in the garbage, so no false frame and no error; the
+        // payload bytes are exactly the frames' payloads.
         prop_assert_eq!(stats, DecodeStats {
             frames: stats.frames,
             skipped_bytes: garbage_len as u64,
+            payload_bytes: payload_len as u64,
             ..DecodeStats::default()
         });
     }
