@@ -90,6 +90,7 @@ fn load_uncached(path: &Path) -> Result<Model, ModelLoadError> {
     // Before llama.cpp runs any code (its backend init already uses the build's
     // instruction set).
     crate::cpu::check()?;
+    check_pinned(path)?;
     check_gguf(path)?;
     let backend = backend()?;
     let llama =
@@ -106,4 +107,48 @@ fn load_uncached(path: &Path) -> Result<Model, ModelLoadError> {
         path: path.to_owned(),
         load_time: start.elapsed(),
     })
+}
+
+/// The pinned model (the cache's file of that name) must hash to
+/// [`MODEL_SHA256`](crate::MODEL_SHA256): damage inside its tensors passes the header walk
+/// and would only show as wrong answers. Hashing 98 MB takes a while, so a stamp beside the
+/// file (`<file>.verified`: its size, mtime and hash) spares it until the file changes.
+/// Another GGUF (`$KTSTR_LLM_MODEL`) has no pinned hash and is not checked here.
+fn check_pinned(path: &Path) -> Result<(), ModelLoadError> {
+    use ktstr_llm_pipeline::model_file::inspect_model;
+    if path.file_name() != Some(std::ffi::OsStr::new(crate::MODEL_FILE_NAME)) {
+        return Ok(());
+    }
+    let Ok(meta) = std::fs::metadata(path) else {
+        // Missing or unreadable: the header walk names it.
+        return Ok(());
+    };
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    let want = format!("{} {mtime} {}\n", meta.len(), crate::MODEL_SHA256);
+    let mut stamp = path.as_os_str().to_owned();
+    stamp.push(".verified");
+    if std::fs::read_to_string(&stamp).is_ok_and(|s| s == want) {
+        return Ok(());
+    }
+    let file = inspect_model(path, true).map_err(|e| ModelLoadError::Io {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })?;
+    if !file.verified {
+        return Err(ModelLoadError::Corrupt {
+            path: path.to_owned(),
+            reason: format!(
+                "its SHA-256 is {}, not the pinned {}",
+                file.sha256.as_deref().unwrap_or("unknown"),
+                crate::MODEL_SHA256
+            ),
+        });
+    }
+    // A stamp that cannot be written only means hashing again next time.
+    let _ = std::fs::write(&stamp, want);
+    Ok(())
 }

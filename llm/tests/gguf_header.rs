@@ -141,3 +141,23 @@ fn whole_fake_gguf_reaches_llama_cpp() {
     let reason = corrupt_reason(err, &path);
     assert!(reason.starts_with(LLAMA_REFUSED), "{reason}");
 }
+
+/// A file in the pinned model's name that is not the pinned model (here a whole fake that
+/// passes the header walk) is refused by its SHA-256 before llama.cpp sees it.
+#[test]
+fn a_damaged_pinned_model_is_refused_by_its_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_temp(dir.path(), ktstr_llm::MODEL_FILE_NAME, &fake_gguf());
+    let Some(err) = load_error(&path) else {
+        return;
+    };
+    let reason = corrupt_reason(err, &path);
+    assert!(reason.contains("its SHA-256 is"), "{reason}");
+    assert!(reason.contains(ktstr_llm::MODEL_SHA256), "{reason}");
+    assert!(
+        !dir.path()
+            .join(format!("{}.verified", ktstr_llm::MODEL_FILE_NAME))
+            .exists(),
+        "no stamp for a file that failed"
+    );
+}
