@@ -10,6 +10,8 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use ktstr_adapters::{PluginAdapter, PluginLoadError};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
 
 /// A directory of this process under the system temporary directory, removed on drop.
 struct Scratch(PathBuf);
@@ -47,14 +49,6 @@ fn built_plugin() -> PathBuf {
     profile_dir.join("libktstr_adapter_exitcode_plugin.so")
 }
 
-/// A small xorshift generator: varied, reproducible bytes and lengths.
-fn random(seed: &mut u64) -> u64 {
-    *seed ^= *seed << 13;
-    *seed ^= *seed >> 7;
-    *seed ^= *seed << 17;
-    *seed
-}
-
 /// Loads `path`, which must fail with `Open` naming it; returns the reason.
 fn open_error(path: &Path) -> String {
     match PluginAdapter::load(path) {
@@ -76,10 +70,10 @@ fn open_error(path: &Path) -> String {
 #[test]
 fn random_bytes_are_not_a_plugin() {
     let scratch = Scratch::new("random");
-    let mut seed = 0x2545_f491_4f6c_dd1d;
+    let mut rng = SmallRng::seed_from_u64(0x2545_f491_4f6c_dd1d);
     for i in 0..200 {
-        let len = random(&mut seed) as usize % 4096;
-        let mut bytes: Vec<u8> = (0..len).map(|_| random(&mut seed) as u8).collect();
+        let len = rng.gen::<u64>() as usize % 4096;
+        let mut bytes: Vec<u8> = (0..len).map(|_| rng.gen::<u64>() as u8).collect();
         // Half behind an ELF identification, so the check reads further.
         if i % 2 == 1 && len >= 16 {
             bytes[..16].copy_from_slice(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0");
@@ -100,8 +94,8 @@ fn truncated_copies_of_a_real_plugin_are_refused() {
     assert_eq!(loaded.info().name, "ExitCode");
 
     let size = fs::metadata(&whole).unwrap().len();
-    let mut seed = 0x9e37_79b9_7f4a_7c15;
-    let mut lengths: Vec<u64> = (0..64).map(|_| random(&mut seed) % size).collect();
+    let mut rng = SmallRng::seed_from_u64(0x9e37_79b9_7f4a_7c15);
+    let mut lengths: Vec<u64> = (0..64).map(|_| rng.gen::<u64>() % size).collect();
     lengths.extend([
         0,
         1,

@@ -320,6 +320,8 @@ fn walk_gguf(inner: impl BufRead + Seek, size: u64) -> Result<(), GgufError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::rngs::SmallRng;
+    use rand::{Rng, SeedableRng};
     use std::io::Cursor;
 
     /// A small GGUF file: three metadata entries (a string, the alignment, a string array),
@@ -368,14 +370,6 @@ mod tests {
             GgufError::Corrupt(reason) => reason,
             GgufError::Io(e) => panic!("reading a buffer failed: {e}"),
         })
-    }
-
-    /// A small xorshift generator: varied, reproducible damage.
-    fn random(seed: &mut u64) -> u64 {
-        *seed ^= *seed << 13;
-        *seed ^= *seed >> 7;
-        *seed ^= *seed << 17;
-        *seed
     }
 
     #[test]
@@ -443,25 +437,25 @@ mod tests {
 
     #[test]
     fn random_damage_is_an_error_or_harmless() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15;
+        let mut rng = SmallRng::seed_from_u64(0x9e37_79b9_7f4a_7c15);
         let gguf = fake_gguf();
         for _ in 0..100_000 {
             let mut damaged = gguf.clone();
-            for _ in 0..1 + random(&mut seed) % 6 {
-                let at = random(&mut seed) as usize % damaged.len();
-                damaged[at] = match random(&mut seed) % 3 {
+            for _ in 0..1 + rng.gen::<u64>() % 6 {
+                let at = rng.gen::<u64>() as usize % damaged.len();
+                damaged[at] = match rng.gen::<u64>() % 3 {
                     0 => 0xff,
                     1 => 0,
-                    _ => random(&mut seed) as u8,
+                    _ => rng.gen::<u64>() as u8,
                 };
             }
-            let cut = damaged.len() - (random(&mut seed) as usize % 16);
+            let cut = damaged.len() - (rng.gen::<u64>() as usize % 16);
             let _ = walk(&damaged[..cut]);
             let _ = walk(&damaged);
         }
         for _ in 0..2000 {
-            let len = random(&mut seed) as usize % 512;
-            let mut bytes: Vec<u8> = (0..len).map(|_| random(&mut seed) as u8).collect();
+            let len = rng.gen::<u64>() as usize % 512;
+            let mut bytes: Vec<u8> = (0..len).map(|_| rng.gen::<u64>() as u8).collect();
             if len >= 8 {
                 bytes[..8].copy_from_slice(b"GGUF\x03\0\0\0");
             }
