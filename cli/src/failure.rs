@@ -105,11 +105,11 @@ pub(crate) fn warn(message: &str) {
 fn render(error: &anyhow::Error) -> String {
     let message = error.to_string();
     let causes: Vec<String> = error.chain().skip(1).map(|c| c.to_string()).collect();
-    let (headline, mut hints) = split_hints(&message);
+    let (headline, mut hints) = ktstr_runner::split_hints(&message);
     let mut said = headline.to_owned();
     let mut out = format!("error: {headline}\n");
     for cause in &causes {
-        let (text, more) = split_hints(cause);
+        let (text, more) = ktstr_runner::split_hints(cause);
         if !said.contains(text) {
             out.push_str(&format!("  caused by: {text}\n"));
             said.push_str(text);
@@ -122,26 +122,10 @@ fn render(error: &anyhow::Error) -> String {
 
 /// `warning: message` with its hints on lines of their own.
 fn render_warning(message: &str) -> String {
-    let (body, hints) = split_hints(message);
+    let (body, hints) = ktstr_runner::split_hints(message);
     let mut out = format!("warning: {body}\n");
     push_hints(&mut out, &hints);
     out
-}
-
-/// Splits the trailing `hint: ...` lines off a message: what went wrong, and
-/// the hints in order.
-fn split_hints(message: &str) -> (&str, Vec<&str>) {
-    let mut body = message;
-    let mut hints = Vec::new();
-    while let Some((rest, last)) = body.rsplit_once('\n') {
-        let Some(hint) = last.trim_start().strip_prefix("hint: ") else {
-            break;
-        };
-        hints.push(hint);
-        body = rest;
-    }
-    hints.reverse();
-    (body, hints)
 }
 
 /// One `  hint: ...` line per distinct hint, in order.
@@ -275,13 +259,18 @@ mod tests {
     #[test]
     fn only_trailing_hint_lines_are_lifted() {
         assert_eq!(
-            split_hints("build failed:\nhint: from the tool's output\nlast line\nhint: fix it"),
+            ktstr_runner::split_hints(
+                "build failed:\nhint: from the tool's output\nlast line\nhint: fix it"
+            ),
             (
                 "build failed:\nhint: from the tool's output\nlast line",
                 vec!["fix it"]
             )
         );
-        assert_eq!(split_hints("hint: alone"), ("hint: alone", vec![]));
+        assert_eq!(
+            ktstr_runner::split_hints("hint: alone"),
+            ("hint: alone", vec![])
+        );
     }
 
     #[test]

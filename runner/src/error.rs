@@ -147,26 +147,48 @@ pub fn error_text(error: &dyn std::error::Error) -> String {
     let mut cause = Some(error);
     while let Some(e) = cause {
         let text = e.to_string();
-        let (body, hint) = match text.find("\nhint: ") {
-            Some(at) => (&text[..at], Some(&text[at + 1..])),
-            None => (text.as_str(), None),
-        };
+        let (body, own) = split_hints(&text);
         if !said.contains(body) {
             if !said.is_empty() {
                 said.push_str(": ");
             }
             said.push_str(body);
         }
-        if let Some(h) = hint.filter(|h| !hints.iter().any(|k| k == h)) {
-            hints.push(h.to_string());
+        for h in own {
+            if !hints.iter().any(|k| k == h) {
+                hints.push(h.to_string());
+            }
         }
         cause = e.source();
     }
     for h in hints {
-        said.push('\n');
+        said.push_str("\nhint: ");
         said.push_str(&h);
     }
     said
+}
+
+/// An error message's body and its hints: the trailing lines that start
+/// with `hint: ` (the workspace's one format for a fix the user can make).
+/// Only trailing lines count, so a `hint:` quoted inside a command's output
+/// stays part of the body.
+///
+/// ```
+/// let (body, hints) = ktstr_runner::split_hints("no kernel\nhint: run `ktstr kernel build`");
+/// assert_eq!((body, hints), ("no kernel", vec!["run `ktstr kernel build`"]));
+/// ```
+pub fn split_hints(message: &str) -> (&str, Vec<&str>) {
+    let mut body = message;
+    let mut hints = Vec::new();
+    while let Some((rest, last)) = body.rsplit_once('\n') {
+        let Some(hint) = last.trim_start().strip_prefix("hint: ") else {
+            break;
+        };
+        hints.push(hint);
+        body = rest;
+    }
+    hints.reverse();
+    (body, hints)
 }
 
 #[cfg(test)]
@@ -192,5 +214,22 @@ mod tests {
         let hinted = RunError::NoResultsDir;
         let text = error_text(&hinted);
         assert!(text.starts_with("no results directory\nhint: "), "{text}");
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("failed to build\ngit said:\nhint: use --force\nmore output\nhint: read the log")]
+    struct Inner;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("failed to run\nhint: build it first")]
+    struct Outer(#[source] Inner);
+
+    #[test]
+    fn an_inner_hint_goes_after_every_cause_and_quoted_hints_stay_in_the_body() {
+        assert_eq!(
+            error_text(&Outer(Inner)),
+            "failed to run: failed to build\ngit said:\nhint: use --force\nmore output\n\
+             hint: build it first\nhint: read the log"
+        );
     }
 }

@@ -36,7 +36,7 @@ mod vm;
 
 pub use backend::{BackendChoice, UnknownBackend};
 pub use boot::{boot, BootReport, BootRequest, KernelView, TopologyView};
-pub use error::{error_text, RunError};
+pub use error::{error_text, split_hints, RunError};
 pub use guest_image::{GuestRuntime, GUEST_BIN_ENV};
 pub use kernel::BootKernel;
 pub use ktstr_results::{RunMeta, RunMetric, RunOrigin, RUN_RECORD_SCHEMA};
