@@ -123,9 +123,14 @@ fn run_pairs(a: &RunArgs, report: Report) -> Result<(Vec<Scenario>, Vec<RunRecor
         }
         let rec = match runner.run(scenario, sched, topo) {
             Ok(rec) => rec,
-            // The verdict is shown even when it could not be stored.
+            // The verdict is shown even when it could not be stored (on
+            // stderr when stdout is JSON, which this error ends).
             Err(ktstr_runner::RunError::NotStored { record, source }) => {
-                println!("{}", record.verdict.render_text());
+                if report == Report::Full {
+                    println!("{}", record.verdict.render_text());
+                } else {
+                    eprintln!("{}", record.verdict.render_text());
+                }
                 return Err(ktstr_runner::RunError::NotStored { record, source }.into());
             }
             Err(e) => return Err(e.into()),

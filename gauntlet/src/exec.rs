@@ -192,7 +192,17 @@ fn worker(shared: &Shared, exec: &Execution<'_>, progress: &(dyn Fn(&str) + Sync
             .expect("cells come from these schedulers");
         sched.args.clone_from(&cell.args);
         let t0 = Instant::now();
-        let result = runner.run(scenario, &sched, cell.topology);
+        let result = match runner.run(scenario, &sched, cell.topology) {
+            // Judged but not stored (a full disk): the cell keeps its verdict.
+            Err(ktstr_runner::RunError::NotStored { record, source }) => {
+                progress(&format!(
+                    "warning: the run record was not stored: {}",
+                    ktstr_runner::error_text(&source)
+                ));
+                Ok(*record)
+            }
+            other => other,
+        };
         let wall = t0.elapsed();
         let (status, detail) = match &result {
             Ok(rec) if rec.passed() => (CellStatus::Pass, None),

@@ -279,12 +279,21 @@ fn run_under(
     if let Some(m) = case.decl.memory_mib {
         run = run.memory_mib(m);
     }
-    run.run().map_err(|e| {
-        format!(
+    match run.run() {
+        Ok(record) => Ok(record),
+        // Judged but not stored (a full disk): the verdict still decides.
+        Err(ktstr_runner::RunError::NotStored { record, source }) => {
+            eprintln!(
+                "warning: the run record was not stored: {}",
+                ktstr_runner::error_text(&source)
+            );
+            Ok(*record)
+        }
+        Err(e) => Err(format!(
             "the run could not be judged: {}",
             ktstr_runner::error_text(&e)
-        )
-    })
+        )),
+    }
 }
 
 /// Whether the record shows the failure `expected` names: a failed check of

@@ -229,7 +229,7 @@ fn run_in_vm(
         topology: topo.to_string(),
         // KVM inside an emulated host runs at emulation speed: judge it so.
         accel: ktstr_vmm::speed_class(res.outcome.accel),
-        // Moved, not copied: a flooded run keeps up to the wire's budget.
+        // Moved: a flooded run keeps up to the wire's budget, once.
         messages: std::mem::take(&mut res.outcome.messages),
         console: res.outcome.console.text(),
         vm_exit: vm_end(&res.outcome),
