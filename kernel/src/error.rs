@@ -63,7 +63,7 @@ pub enum KernelError {
     /// The process was asked to stop (Ctrl-C) during a build or while
     /// waiting for another build's lock; the build's processes were stopped
     /// and nothing was installed.
-    #[error("interrupted during `{stage}`; its processes were stopped and nothing was installed")]
+    #[error("interrupted during `{stage}`; nothing was installed")]
     Interrupted {
         /// The stage that was running, e.g. `build kernel`.
         stage: String,

@@ -5,7 +5,6 @@ use std::collections::VecDeque;
 use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -84,11 +83,9 @@ pub fn run_streamed(
     let (reader, writer) = pipe().map_err(spawn_error)?;
     let writer2 = writer.try_clone().map_err(spawn_error)?;
     cmd.stdin(Stdio::null()).stdout(writer).stderr(writer2);
-    // SAFETY: setpgid and prctl are async-signal-safe and touch only the child.
-    unsafe {
-        cmd.pre_exec(own_group_dying_with_parent);
-    }
-    let mut child = cmd.spawn().map_err(spawn_error)?;
+    ktstr_stop::own_group_dying_with_us(&mut cmd);
+    // Stopped with its whole group if this function leaves early (a panic).
+    let mut child = GroupChild(Some(cmd.spawn().map_err(spawn_error)?));
     // The command holds our copies of the write end; close them, or the
     // reader never sees end-of-file.
     drop(cmd);
@@ -127,9 +124,10 @@ pub fn run_streamed(
         }
     };
     if interrupted {
-        stop_group(&mut child);
-        drop(rx);
-        let _ = lines.join();
+        drop(child);
+        // Not joined: a process outside the group (a compiler cache's
+        // daemon) may hold the pipe open for ever; the thread ends with it.
+        drop(lines);
         return Err(KernelError::Interrupted {
             stage: stage.to_owned(),
         });
@@ -147,18 +145,24 @@ pub fn run_streamed(
     })
 }
 
-/// In the child before exec: a process group of its own (so the whole
-/// build can be stopped at once) and SIGKILL if this process dies first.
-fn own_group_dying_with_parent() -> io::Result<()> {
-    // SAFETY: setpgid(0, 0) takes no pointers and only changes this (child) process.
-    if unsafe { libc::setpgid(0, 0) } != 0 {
-        return Err(io::Error::last_os_error());
+/// A child leading its own process group, stopped with the whole group
+/// ([`stop_group`]) when dropped before it was waited for.
+struct GroupChild(Option<Child>);
+
+impl GroupChild {
+    /// Waits for the child; the group is then no longer this guard's.
+    fn wait(&mut self) -> io::Result<std::process::ExitStatus> {
+        let mut child = self.0.take().expect("waited once");
+        child.wait()
     }
-    // SAFETY: PR_SET_PDEATHSIG takes a signal number and no pointers.
-    if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) } != 0 {
-        return Err(io::Error::last_os_error());
+}
+
+impl Drop for GroupChild {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            stop_group(&mut child);
+        }
     }
-    Ok(())
 }
 
 /// SIGTERM to the child's process group, SIGKILL after [`TERM_GRACE`],

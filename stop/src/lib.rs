@@ -15,6 +15,9 @@
 //! ```
 #![deny(missing_docs)]
 
+use std::io;
+use std::os::unix::process::CommandExt;
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 static STOP: AtomicBool = AtomicBool::new(false);
@@ -28,4 +31,30 @@ pub fn request_stop() {
 /// Whether [`request_stop`] has been called.
 pub fn stop_requested() -> bool {
     STOP.load(Ordering::SeqCst)
+}
+
+/// Makes the child `cmd` starts the leader of a process group of its own,
+/// killed with SIGKILL if this process dies first (`PR_SET_PDEATHSIG`).
+///
+/// The own group lets its caller stop the whole tree the child starts
+/// (a `make` and its compilers) with one signal, and keeps the terminal's
+/// Ctrl-C to this process, which then stops the child in order. The death
+/// signal reaches the child only, not what it starts: a caller that cares
+/// stops the group while it still can.
+pub fn own_group_dying_with_us(cmd: &mut Command) {
+    cmd.process_group(0);
+    // SAFETY: the hook runs in the forked child before exec and only calls
+    // prctl, which is async-signal-safe and allocates nothing.
+    unsafe {
+        cmd.pre_exec(die_with_parent);
+    }
+}
+
+fn die_with_parent() -> io::Result<()> {
+    // SAFETY: PR_SET_PDEATHSIG takes a signal number and no pointers.
+    let rc = unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }

@@ -2,7 +2,6 @@
 
 use std::fs::File;
 use std::io::{Read, Seek};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -99,16 +98,9 @@ pub(super) fn run(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    // SAFETY: setpgid and prctl are async-signal-safe and touch only the child.
-    // Own process group: the terminal's Ctrl-C reaches us, and we stop QEMU in order.
-    // PDEATHSIG: QEMU dies with us even if we are killed without a chance to clean up.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::setpgid(0, 0);
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
-    }
+    // The terminal's Ctrl-C reaches us, and we stop QEMU in order; QEMU
+    // dies with us even if we are killed without a chance to clean up.
+    ktstr_stop::own_group_dying_with_us(&mut cmd);
     let start = Instant::now();
     let mut child = ChildGuard(Some(
         cmd.spawn()
