@@ -87,11 +87,12 @@ pub(crate) fn backend() -> Result<&'static LlamaBackend, ModelLoadError> {
 
 fn load_uncached(path: &Path) -> Result<Model, ModelLoadError> {
     let start = Instant::now();
-    // Before llama.cpp runs any code (its backend init already uses the build's
-    // instruction set).
-    crate::cpu::check()?;
-    check_pinned(path)?;
+    // The file first (a truncated one is named as such, not as a hash
+    // mismatch), in Rust; then the CPU, before llama.cpp runs any code (its
+    // backend init already uses the build's instruction set).
     check_gguf(path)?;
+    check_pinned(path)?;
+    crate::cpu::check()?;
     let backend = backend()?;
     let llama =
         LlamaModel::load_from_file(backend, path, &LlamaModelParams::default()).map_err(|e| {
