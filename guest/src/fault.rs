@@ -73,11 +73,12 @@ fn flood(wire: &mut WireOut, mib: u32) {
 /// Sends one frame once the ring has room for it; false once the flood has
 /// run for [`FLOOD_LIMIT`] or the wire cannot take frames at all.
 fn send_waiting(wire: &mut WireOut, frame: &[u8], started: Instant) -> bool {
-    while !wire.has_room(frame.len()) {
-        if wire.transport() == "none" || started.elapsed() > FLOOD_LIMIT {
-            return false;
+    // Checked before every frame: serial always has room (it blocks instead).
+    while started.elapsed() <= FLOOD_LIMIT && wire.transport() != "none" {
+        if wire.has_room(frame.len()) {
+            return wire.send_frame(frame);
         }
         std::thread::sleep(Duration::from_millis(1));
     }
-    wire.send_frame(frame)
+    false
 }

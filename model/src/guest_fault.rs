@@ -28,14 +28,15 @@ pub const MAX_FLOOD_MIB: u32 = 4096;
 pub enum GuestFault {
     /// The runtime panics after its Hello (a bug in ktstr's guest code).
     Panic,
-    /// The runtime aborts after its Hello: PID 1 dies by SIGABRT and the
-    /// kernel panics ("Attempted to kill init").
+    /// The runtime aborts after its Hello. PID 1 cannot be killed by
+    /// SIGABRT, so abort() ends in a fault (SIGSEGV) and the kernel panics
+    /// ("Attempted to kill init").
     Abort,
     /// The runtime powers the VM off after its Hello, without its final
     /// message.
     PowerOff,
-    /// Before its work, the runtime sends `mib` MiB of oversized frames
-    /// (payload results of 1 MiB each) and 100 000 log lines as fast as the
+    /// Before its work, the runtime sends `mib` log frames of just under
+    /// 1 MiB (the largest frame) and 100 000 small log lines as fast as the
     /// wire takes them, then runs the scenario as usual.
     Flood {
         /// How much to send, MiB (1..=[`MAX_FLOOD_MIB`]).

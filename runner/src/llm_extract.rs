@@ -105,6 +105,7 @@ pub(crate) fn wire_health(w: &ktstr_vmm::WireStats) -> WireHealth {
     WireHealth {
         ring_drops: w.ring_dropped_frames,
         crc_errors: w.crc_errors + w.bad_lengths,
+        host_drops: w.host_dropped_messages,
     }
 }
 
@@ -407,6 +408,7 @@ mod tests {
         let wire = WireHealth {
             ring_drops: 2,
             crc_errors: 1,
+            host_drops: 0,
         };
         let run = run_with(FakeLlm(time), &payloads, &results, wire);
         assert!(run.payloads.is_empty());
@@ -424,6 +426,7 @@ mod tests {
         let wire = WireHealth {
             ring_drops: 1,
             crc_errors: 0,
+            host_drops: 0,
         };
         let run = run_with(FakeLlm(time), &payloads, &results, wire);
         assert_eq!(run, LlmExtractRun::default());
@@ -435,13 +438,15 @@ mod tests {
             crc_errors: 2,
             bad_lengths: 3,
             ring_dropped_frames: 4,
+            host_dropped_messages: 6,
             ..Default::default()
         };
         assert_eq!(
             wire_health(&stats),
             WireHealth {
                 ring_drops: 4,
-                crc_errors: 5
+                crc_errors: 5,
+                host_drops: 6,
             }
         );
     }

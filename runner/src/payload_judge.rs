@@ -273,6 +273,7 @@ mod tests {
         let wire = WireHealth {
             ring_drops: 1,
             crc_errors: 0,
+            host_drops: 0,
         };
         let judged = judge(&scenario, &messages, &registry, &NoModel, wire);
 

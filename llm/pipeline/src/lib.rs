@@ -74,6 +74,9 @@ pub struct WireHealth {
     pub ring_drops: u64,
     /// Frames the host discarded for a bad CRC or length.
     pub crc_errors: u64,
+    /// Messages the host did not keep because the guest sent more than a
+    /// run can (a payload's result may be among them).
+    pub host_drops: u64,
 }
 
 /// Metrics and streams are the adapters' types: one `Metric` and one
@@ -252,6 +255,16 @@ pub fn run(
             format!(
                 "{} telemetry frames were dropped (guest ring full) during the run; metrics may be missing",
                 wire.ring_drops
+            ),
+        );
+    }
+    if wire.host_drops > 0 {
+        details.add(
+            None,
+            DetailKind::WireHealth,
+            format!(
+                "{} messages were not kept by the host (the guest sent more than a run can); payload results may be missing",
+                wire.host_drops
             ),
         );
     }
@@ -755,13 +768,17 @@ mod tests {
         let wire = WireHealth {
             ring_drops: 3,
             crc_errors: 2,
+            host_drops: 7,
         };
         let report = run(&Scripted::default(), &[], &[], wire);
-        assert_eq!(kinds(&report), vec![DetailKind::WireHealth; 2]);
+        assert_eq!(kinds(&report), vec![DetailKind::WireHealth; 3]);
         assert!(report.details[0]
             .message
             .starts_with("3 telemetry frames were dropped"));
         assert!(report.details[1]
+            .message
+            .starts_with("7 messages were not kept by the host"));
+        assert!(report.details[2]
             .message
             .starts_with("2 frames failed their CRC"));
         assert_eq!(report.wire, wire);
