@@ -255,6 +255,9 @@ fn check_elf(path: &Path) -> Result<(), String> {
 }
 
 const ELF_MAGIC: &[u8; 4] = b"\x7fELF";
+/// The most program or section headers a plugin may have (ELF's 16-bit
+/// counts allow 65535; extended numbering allows more).
+const MAX_TABLE_ENTRIES: u64 = 65_535;
 const EHDR_LEN: u64 = 64;
 const PHDR_LEN: u64 = 56;
 const SHDR_LEN: u64 = 64;
@@ -324,6 +327,13 @@ fn check_headers(
         if count > 0 && entry != want {
             return Err(format!(
                 "its {name} entries are {entry} bytes, not {want}: it is damaged"
+            ));
+        }
+        // A real library has a few dozen sections; a count this large is a
+        // damaged (or sparse, hostile) file, not worth an allocation.
+        if count > MAX_TABLE_ENTRIES {
+            return Err(format!(
+                "its {name} table claims {count} entries, more than {MAX_TABLE_ENTRIES}: it is damaged"
             ));
         }
         let len = count.checked_mul(want);
@@ -496,7 +506,10 @@ mod tests {
         let mut image = image();
         image[60..62].copy_from_slice(&[0, 0]);
         image[136 + 32..136 + 40].copy_from_slice(&(u64::MAX / 2).to_le_bytes());
-        assert!(check(&image).unwrap_err().contains("impossible size"));
+        assert!(check(&image).unwrap_err().contains("more than 65535"));
+        // A count a sparse file could back is refused before any allocation.
+        image[136 + 32..136 + 40].copy_from_slice(&70_000u64.to_le_bytes());
+        assert!(check(&image).unwrap_err().contains("claims 70000 entries"));
         image[136 + 32..136 + 40].copy_from_slice(&2u64.to_le_bytes());
         assert_eq!(check(&image), Ok(()));
     }

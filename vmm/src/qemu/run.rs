@@ -234,15 +234,21 @@ fn poll_ring(
 /// Reads what QEMU appended to the COM2 file since the last call.
 fn poll_serial(path: &Path, file: &mut Option<File>, buf: &mut Vec<u8>, wire_in: &mut WireIn) {
     if file.is_none() {
-        // Writable too: only a writable descriptor may punch holes.
-        *file = File::options().read(true).write(true).open(path).ok();
+        // Writable too: only a writable descriptor may punch holes; else
+        // read-only, keeping the bytes.
+        *file = File::options()
+            .read(true)
+            .write(true)
+            .open(path)
+            .or_else(|_| File::open(path))
+            .ok();
     }
     if let Some(f) = file.as_mut() {
         buf.clear();
         let _ = f.read_to_end(buf);
         wire_in.feed(Transport::Serial, buf);
         // Give back what was read once it is worth a call; a file system
-        // that cannot punch holes keeps the bytes, as before.
+        // that cannot punch holes keeps the bytes.
         if let Ok(read) = f.stream_position() {
             if read % SERIAL_RELEASE < buf.len() as u64 {
                 let _ = crate::file_hole::punch_front(f, read);
