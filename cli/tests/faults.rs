@@ -331,13 +331,19 @@ fn kernel_source_missing() -> Option<String> {
         .then(|| format!("`{tarball}` is missing (apt-get install linux-source-6.12)"))
 }
 
-/// Why the scheduler build row cannot run here (the scx build scripts need clang).
-fn clang_missing() -> Option<String> {
-    Command::new("clang-19")
-        .arg("--version")
-        .output()
-        .is_err()
-        .then(|| "clang-19 is not installed (apt-get install clang-19)".to_string())
+/// Why the scheduler build row cannot run here: the scx build scripts need
+/// clang, and `cargo install` needs crates.io.
+fn scheduler_build_unavailable() -> Option<String> {
+    use std::net::ToSocketAddrs;
+    if Command::new("clang-19").arg("--version").output().is_err() {
+        return Some("clang-19 is not installed (apt-get install clang-19)".into());
+    }
+    let reachable = ("index.crates.io", 443)
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+        .is_some_and(|a| std::net::TcpStream::connect_timeout(&a, Duration::from_secs(3)).is_ok());
+    (!reachable).then(|| "crates.io is not reachable from here".into())
 }
 
 /// Processes whose command line or working directory names `dir`.
@@ -547,7 +553,9 @@ fn cannot_mount() -> Option<String> {
     if let Some(why) = common::vm_missing() {
         return Some(why);
     }
-    let dir = tempfile::tempdir().ok()?;
+    let Ok(dir) = tempfile::tempdir() else {
+        return Some("cannot make a temporary directory to mount on".into());
+    };
     let ok = Command::new("mount")
         .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
         .arg(dir.path())
@@ -702,7 +710,7 @@ fn main() {
         [common::vm_missing] a_guest_powering_off_early_is_a_run_without_a_result,
         [common::vm_missing] a_wire_flood_is_counted_judged_and_host_memory_stays_bounded,
         [kernel_source_missing] ctrl_c_stops_a_kernel_build_and_a_second_build_of_that_kernel_waits,
-        [clang_missing] ctrl_c_stops_a_scheduler_build_and_installs_nothing,
+        [scheduler_build_unavailable] ctrl_c_stops_a_scheduler_build_and_installs_nothing,
         [cannot_mount] a_full_disk_while_writing_the_initramfs_is_refused_before_booting,
         [cannot_mount] a_full_disk_while_storing_the_record_is_an_error_and_no_half_record,
         [bpfland_missing] a_corrupted_cached_scheduler_is_refused_before_booting,

@@ -100,6 +100,13 @@ impl WireStats {
 impl std::fmt::Display for WireStats {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mb = |b: u64| b as f64 / 1e6;
+        let frames = |n: u64| {
+            if n == 1 {
+                "1 frame".to_string()
+            } else {
+                format!("{n} frames")
+            }
+        };
         let mut parts = Vec::new();
         for (n, what) in [
             (self.crc_errors, "with a bad CRC"),
@@ -108,13 +115,13 @@ impl std::fmt::Display for WireStats {
             (self.truncated, "cut off at the end"),
         ] {
             if n > 0 {
-                parts.push(format!("{n} frames {what}"));
+                parts.push(format!("{} {what}", frames(n)));
             }
         }
         if self.ring_dropped_frames > 0 {
             parts.push(format!(
-                "the guest dropped {} frames ({:.1} MB) with the ring full",
-                self.ring_dropped_frames,
+                "the guest dropped {} ({:.1} MB) with the ring full",
+                frames(self.ring_dropped_frames),
                 mb(self.ring_dropped_bytes)
             ));
         }
@@ -126,13 +133,13 @@ impl std::fmt::Display for WireStats {
             ));
         }
         if parts.is_empty() {
-            write!(f, "no loss in {} frames", self.frames)
+            write!(f, "no loss in {}", frames(self.frames))
         } else {
             write!(
                 f,
-                "{} (of {} frames decoded)",
+                "{} (of {} decoded)",
                 parts.join("; "),
-                self.frames
+                frames(self.frames)
             )
         }
     }
@@ -190,6 +197,15 @@ mod tests {
             ..WireStats::default()
         };
         assert_eq!(clean.to_string(), "no loss in 42 frames");
+        let one = WireStats {
+            frames: 1,
+            truncated: 1,
+            ..WireStats::default()
+        };
+        assert_eq!(
+            one.to_string(),
+            "1 frame cut off at the end (of 1 frame decoded)"
+        );
         let lossy = WireStats {
             frames: 100,
             crc_errors: 3,
