@@ -9,7 +9,13 @@ want=$(sed -n 's/^channel = "\(.*\)"/\1/p' "$(dirname "$0")/../rust-toolchain.to
 cd /
 command -v rustup >/dev/null || { echo "setup: rustup not found; install the Rust toolchain $want (https://rustup.rs)" >&2; exit 2; }
 if rustup toolchain list | grep -q "^$want-"; then
-  exit 0
+  # A link made here earlier follows stable: after `rustup update` it is
+  # no longer $want, so it goes and the real one is installed below.
+  if rustup run "$want" rustc --version | grep -q "^rustc $want "; then
+    exit 0
+  fi
+  echo "setup: the toolchain named $want is not Rust $want any more; replacing it"
+  rustup toolchain uninstall "$want" >/dev/null 2>&1 || rm -f "${RUSTUP_HOME:-$HOME/.rustup}/toolchains/$want-"*
 fi
 host=$(rustup show | sed -n 's/^Default host: //p')
 home=${RUSTUP_HOME:-$HOME/.rustup}
