@@ -15,7 +15,10 @@ if rustup toolchain list | grep -q "^$want-"; then
     exit 0
   fi
   echo "setup: the toolchain named $want is not Rust $want any more; replacing it"
-  rustup toolchain uninstall "$want" >/dev/null 2>&1 || rm -f "${RUSTUP_HOME:-$HOME/.rustup}/toolchains/$want-"*
+  # Only a link drifts; removing it leaves the toolchain it points to alone.
+  for link in "${RUSTUP_HOME:-$HOME/.rustup}/toolchains/$want-"*; do
+    [[ -L "$link" ]] && rm -f "$link"
+  done
 fi
 host=$(rustup show | sed -n 's/^Default host: //p')
 home=${RUSTUP_HOME:-$HOME/.rustup}
