@@ -17,7 +17,7 @@ if rustup toolchain list | grep -q "^$want-"; then
   echo "setup: the toolchain named $want is not Rust $want any more; replacing it"
   # Only a link drifts; removing it leaves the toolchain it points to alone.
   for link in "${RUSTUP_HOME:-$HOME/.rustup}/toolchains/$want-"*; do
-    [[ -L "$link" ]] && rm -f "$link"
+    if [[ -L "$link" ]]; then rm -f "$link"; fi
   done
 fi
 host=$(rustup show | sed -n 's/^Default host: //p')
