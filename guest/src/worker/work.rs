@@ -372,69 +372,88 @@ const SCRATCH_DISK: &str = "/dev/vda";
 
 fn sync_io(cx: &mut Ctx<'_>, block: usize) -> Result<(), GuestError> {
     let block = block.max(512);
-    match scratch_region(cx.index, block) {
-        Some((disk, start, len)) => {
-            disk_io(cx, &disk, start, len, block);
-            Ok(())
-        }
+    match scratch_region(cx.index, block)? {
+        Some((disk, start, len)) => disk_io(cx, &disk, start, len, block),
         None => tmpfs_io(cx, block),
     }
 }
 
 /// This worker's region of the scratch disk: `(file, start, length)`, each
 /// worker its own 1/MAX_WORKERS of it. `None` without a disk.
-fn scratch_region(index: usize, block: usize) -> Option<(std::fs::File, u64, u64)> {
+fn scratch_region(
+    index: usize,
+    block: usize,
+) -> Result<Option<(std::fs::File, u64, u64)>, GuestError> {
     use std::os::unix::fs::OpenOptionsExt;
-    let sectors: u64 = std::fs::read_to_string("/sys/block/vda/size")
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    let len = sectors * 512 / MAX_WORKERS as u64;
+    // No disk (the own KVM VMM has none) or one too small: tmpfs instead.
+    let Some(sectors) = std::fs::read_to_string("/sys/block/vda/size")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+    else {
+        return Ok(None);
+    };
+    let len = sectors.saturating_mul(512) / MAX_WORKERS as u64;
     if len < block as u64 {
-        return None;
+        return Ok(None);
     }
+    // A disk that is there but cannot be opened is an error, not a quiet
+    // switch to a load that never blocks.
     let disk = std::fs::OpenOptions::new()
         .write(true)
         .custom_flags(libc::O_DSYNC)
         .open(SCRATCH_DISK)
-        .ok()?;
-    Some((disk, index as u64 * len, len))
+        .map_err(GuestError::file("open the scratch disk", SCRATCH_DISK))?;
+    Ok(Some((disk, index as u64 * len, len)))
 }
 
 /// Synchronous writes to the disk: each returns once the device has the data,
 /// so the worker really blocks and is woken by the I/O completion.
-fn disk_io(cx: &mut Ctx<'_>, disk: &std::fs::File, start: u64, len: u64, block: usize) {
+fn disk_io(
+    cx: &mut Ctx<'_>,
+    disk: &std::fs::File,
+    start: u64,
+    len: u64,
+    block: usize,
+) -> Result<(), GuestError> {
     use std::os::unix::fs::FileExt;
     let buf = vec![0x5au8; block];
     let slots = (len / block as u64).max(1);
     let mut n = 0u64;
     while !cx.stopped() {
-        let _ = disk.write_all_at(&buf, start + (n % slots) * block as u64);
+        // A failed write is not work done: the worker ends with the error.
+        disk.write_all_at(&buf, start + (n % slots) * block as u64)
+            .map_err(GuestError::file("write to the scratch disk", SCRATCH_DISK))?;
         n += 1;
         cx.tick(1);
     }
+    Ok(())
 }
 
 /// Without a scratch disk (the own KVM VMM has no block device): fsync'd
 /// writes to tmpfs, which exercise the syscalls but never block.
 fn tmpfs_io(cx: &mut Ctx<'_>, block: usize) -> Result<(), GuestError> {
     let path = format!("/tmp/ktstr-io-{}", std::process::id());
-    let Ok(mut f) = std::fs::File::create(&path) else {
-        return spin_loop(cx, |_| Ok(()));
-    };
+    let mut f = std::fs::File::create(&path).map_err(GuestError::file("create", &path))?;
     let buf = vec![0x5au8; block];
     let mut writes = 0u32;
-    while !cx.stopped() {
-        let _ = f.write_all(&buf).and_then(|_| f.sync_data());
+    let result = loop {
+        if cx.stopped() {
+            break Ok(());
+        }
+        if let Err(e) = f.write_all(&buf).and_then(|_| f.sync_data()) {
+            break Err(GuestError::file("write", &path)(e));
+        }
         writes += 1;
         if writes.is_multiple_of(64) {
-            let _ = f.set_len(0);
+            if let Err(e) = f.set_len(0) {
+                break Err(GuestError::file("truncate", &path)(e));
+            }
         }
         cx.tick(1);
-    }
-    let _ = std::fs::remove_file(path);
-    Ok(())
+    };
+    // Best effort: the guest's /tmp goes with the VM.
+    let _ = std::fs::remove_file(&path);
+    result
 }
 
 /// Waits for a byte on `rx`, waking every slice to check the stop flag.
