@@ -283,7 +283,16 @@ fn fork_exit(cx: &mut Ctx<'_>) -> Result<(), GuestError> {
         // SAFETY: a worker process is single-threaded (this work type starts no
         // threads), and the child only calls `_exit`.
         let forked = unsafe { sys::fork() };
-        match forked.map_err(GuestError::syscall("fork a child", "fork"))? {
+        let forked = match forked {
+            // Out of memory or tasks for a moment (a memory-tight run):
+            // no work was done; try again shortly rather than fail.
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EAGAIN | libc::ENOMEM)) => {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+                continue;
+            }
+            other => other.map_err(GuestError::syscall("fork a child", "fork"))?,
+        };
+        match forked {
             Forked::Child => sys::exit_now(0),
             Forked::Parent(pid) => {
                 sys::wait_child(pid).map_err(GuestError::syscall("reap the child", "waitpid"))?;
