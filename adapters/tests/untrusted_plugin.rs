@@ -13,26 +13,6 @@ use ktstr_adapters::{PluginAdapter, PluginLoadError};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-/// A directory of this process under the system temporary directory, removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "ktstr-untrusted-plugin-{name}-{}",
-            std::process::id()
-        ));
-        fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
 /// The exitcode plugin, built into this test binary's target directory (a no-op when
 /// it is current), as `tests/plugins.rs` builds it.
 fn built_plugin() -> PathBuf {
@@ -69,7 +49,7 @@ fn open_error(path: &Path) -> String {
 
 #[test]
 fn random_bytes_are_not_a_plugin() {
-    let scratch = Scratch::new("random");
+    let scratch = tempfile::tempdir().unwrap();
     let mut rng = SmallRng::seed_from_u64(0x2545_f491_4f6c_dd1d);
     for i in 0..200 {
         let len = rng.gen::<u64>() as usize % 4096;
@@ -78,7 +58,7 @@ fn random_bytes_are_not_a_plugin() {
         if i % 2 == 1 && len >= 16 {
             bytes[..16].copy_from_slice(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0");
         }
-        let path = scratch.0.join(format!("lib{i}.so"));
+        let path = scratch.path().join(format!("lib{i}.so"));
         fs::write(&path, &bytes).unwrap();
         open_error(&path);
     }
@@ -87,8 +67,8 @@ fn random_bytes_are_not_a_plugin() {
 #[test]
 fn truncated_copies_of_a_real_plugin_are_refused() {
     let plugin = built_plugin();
-    let scratch = Scratch::new("truncated");
-    let whole = scratch.0.join("libwhole.so");
+    let scratch = tempfile::tempdir().unwrap();
+    let whole = scratch.path().join("libwhole.so");
     fs::copy(&plugin, &whole).unwrap();
     let loaded = PluginAdapter::load(&whole).expect("the untouched copy loads");
     assert_eq!(loaded.info().name, "ExitCode");
@@ -115,7 +95,7 @@ fn truncated_copies_of_a_real_plugin_are_refused() {
     lengths.sort_unstable();
     lengths.dedup();
     // One file, cut shorter and shorter.
-    let cut = scratch.0.join("libcut.so");
+    let cut = scratch.path().join("libcut.so");
     fs::copy(&plugin, &cut).unwrap();
     let file = OpenOptions::new().write(true).open(&cut).unwrap();
     for &len in lengths.iter().rev() {
@@ -136,9 +116,9 @@ fn truncated_copies_of_a_real_plugin_are_refused() {
 #[test]
 fn a_plugin_for_another_machine_or_class_is_refused() {
     let plugin = built_plugin();
-    let scratch = Scratch::new("abi");
+    let scratch = tempfile::tempdir().unwrap();
     let relabel = |name: &str, at: u64, bytes: &[u8]| {
-        let path = scratch.0.join(name);
+        let path = scratch.path().join(name);
         fs::copy(&plugin, &path).unwrap();
         let file = OpenOptions::new().write(true).open(&path).unwrap();
         file.write_all_at(bytes, at).unwrap();
@@ -164,7 +144,7 @@ fn a_plugin_for_another_machine_or_class_is_refused() {
 
 #[test]
 fn a_missing_file_is_an_open_error() {
-    let scratch = Scratch::new("missing");
-    let reason = open_error(&scratch.0.join("libabsent.so"));
+    let scratch = tempfile::tempdir().unwrap();
+    let reason = open_error(&scratch.path().join("libabsent.so"));
     assert!(reason.contains("No such file"), "{reason}");
 }
