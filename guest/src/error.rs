@@ -24,7 +24,7 @@ pub(crate) enum GuestError {
         source: io::Error,
     },
     /// The plan is not a plan of this version.
-    #[error("failed to decode the plan `{path}` (the host and the guest runtime must come from one build of ktstr)")]
+    #[error("failed to decode the plan `{path}` (host and guest built from different versions?)")]
     DecodePlan {
         /// Where the plan was read from.
         path: &'static str,
