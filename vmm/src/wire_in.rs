@@ -109,7 +109,6 @@ pub(crate) struct WireIn {
     pool_bytes: [u64; 2],
     dropped_messages: u64,
     dropped_bytes: u64,
-    done_seen: bool,
 }
 
 impl WireIn {
@@ -150,10 +149,10 @@ impl WireIn {
         &self.kept[from..]
     }
 
-    /// Whether a `Done` frame arrived (kept or not: it is never dropped
-    /// before its cap).
+    /// Whether a `Done` frame arrived: the first one is always kept (Done
+    /// is past the byte budgets and its cap is 8).
     pub(crate) fn done_seen(&self) -> bool {
-        self.done_seen
+        self.counts[Kind::Done as usize] > 0
     }
 
     /// Whether any message was kept.
@@ -197,7 +196,6 @@ impl WireIn {
 
     fn admit(&mut self, m: Message, payload: u64) {
         let kind = Kind::of(&m);
-        self.done_seen |= kind == Kind::Done;
         let cost = payload + PER_MESSAGE_BYTES;
         let count = &mut self.counts[kind as usize];
         // Hello and Done are kept past the budgets, up to their count cap:
